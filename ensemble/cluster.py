@@ -1,0 +1,103 @@
+"""Where the tasks run: a local cluster by default, an existing scheduler, or none (debugging).
+
+* ``client=None``: start a ``distributed.LocalCluster`` of single-threaded worker processes bound
+  to 127.0.0.1 (scheduler and dashboard: nothing is opened to the network), print the dashboard
+  link, and close it afterwards.
+* ``client="tcp://host:port"``: connect to a running scheduler (``dask scheduler`` /
+  ``dask worker`` by hand, or dask-jobqueue on a batch cluster); its workers are configured there.
+* ``client=<distributed.Client>``: use it as it is and leave it open.
+* ``client="synchronous"`` (or ``dask.config.set(scheduler="synchronous")``): no cluster, tasks run
+  one after the other in this process: the same numbers, for debugging.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dask
+
+__all__ = ["connect", "SYNCHRONOUS"]
+
+SYNCHRONOUS = ("synchronous", "sync", "single-threaded")
+
+
+def _wants_synchronous(client) -> bool:
+    if isinstance(client, str):
+        return client in SYNCHRONOUS
+    return client is None and dask.config.get("scheduler", None) in SYNCHRONOUS
+
+
+@contextmanager
+def connect(
+    client=None,
+    *,
+    n_workers: int | None = None,
+    omp_threads: int = 1,
+    dashboard: bool = True,
+    verbose: bool = True,
+) -> Iterator["distributed.Client | None"]:  # noqa: F821
+    """Yield a ``distributed.Client`` for the run (or None for synchronous execution).
+
+    Parameters
+    ----------
+    client : None, str or distributed.Client
+        See the module docstring.
+    n_workers : int, optional
+        Worker processes of the default local cluster (default: the CPU count).
+    omp_threads : int
+        Threads for QuSpin's OpenMP / numba inside each local worker (default 1: one numeric
+        thread per process; raise it only for large L with few workers).
+    dashboard : bool
+        Serve the Dask dashboard of the local cluster on 127.0.0.1.
+    verbose : bool
+        Print the dashboard link.
+
+    Raises
+    ------
+    ConnectionError
+        If a scheduler address cannot be reached.
+    """
+    if _wants_synchronous(client):
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if isinstance(client, Client):
+        yield client
+        return
+    if isinstance(client, str):
+        try:
+            own = Client(client, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionError(f"cannot reach the Dask scheduler at {client!r}: {exc}") from None
+        try:
+            if verbose:
+                print(f"Dask scheduler {client}; dashboard: {own.dashboard_link}", file=sys.stderr)
+            yield own
+        finally:
+            own.close()
+        return
+    if client is not None:
+        raise ValueError(f"client must be None, an address string or a distributed.Client; got {client!r}")
+    if omp_threads < 1:
+        raise ValueError(f"omp_threads must be >= 1; got {omp_threads}")
+    threads = str(omp_threads)
+    env = {v: threads for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0" if dashboard else None,
+        env=env,
+    )
+    own = Client(cluster)
+    try:
+        if verbose and dashboard:
+            print(f"Dask dashboard: {own.dashboard_link}", file=sys.stderr)
+        yield own
+    finally:
+        own.close()
+        cluster.close()

@@ -1,0 +1,179 @@
+"""TOML run configurations: one file fully specifies a run.
+
+.. code-block:: toml
+
+    [model]              # paper Eq. (1) and the bath
+    delta = 1.0          # anisotropy Delta (0: Anderson, free fermions)
+    gamma = 1.0          # bath coupling
+    tau = 0.05           # Trotter step, units of 1/J
+    J = 1.0
+
+    [grid]
+    L = [8, 10]
+    W = [2.0, 5.0, 8.0]
+    n_realizations = 24  # or a table: n_realizations = { 8 = 40, 10 = 24 }
+    t_final = 200.0      # or explicit times = [...]
+    n_times = 40         # log-spaced sample times, t = 0 included
+
+    [run]
+    seed = 2024
+    engine = "auto"      # "manybody" | "gaussian"
+    unraveling = "kick"
+    noise = "trajectory"
+    workers = 2          # local cluster size (ignored with a scheduler address)
+    scheduler = ""       # address of an existing Dask scheduler, e.g. "tcp://host:8786"
+    omp_threads = 1
+    batch_size = 0       # 0: automatic
+
+Unknown tables or keys are errors naming the key. ``--set table.key=value`` overrides parse the
+value as a TOML literal (never ``eval``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SCHEMA", "load_config", "apply_override", "resolve", "to_run_grid_kwargs", "dumps"]
+
+_NUMBER = (int, float)
+#: table -> key -> (accepted types, default or REQUIRED)
+REQUIRED = object()
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "model": {
+        "delta": (_NUMBER, REQUIRED),
+        "gamma": (_NUMBER, 1.0),
+        "tau": (_NUMBER, 0.05),
+        "J": (_NUMBER, 1.0),
+    },
+    "grid": {
+        "L": ((int, list), REQUIRED),
+        "W": ((*_NUMBER, list), REQUIRED),
+        "n_realizations": ((int, dict), REQUIRED),
+        "t_final": (_NUMBER, None),
+        "n_times": ((int,), 60),
+        "times": ((list,), None),
+    },
+    "run": {
+        "seed": ((int,), None),
+        "engine": ((str,), "auto"),
+        "unraveling": ((str,), "kick"),
+        "noise": ((str,), "trajectory"),
+        "workers": ((int,), 0),
+        "scheduler": ((str,), ""),
+        "omp_threads": ((int,), 1),
+        "batch_size": ((int,), 0),
+    },
+}
+
+
+def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a TOML config (not yet resolved against the schema)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _literal(text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:/-]*", text):
+            return text  # a bare word such as manybody or tcp://host:8786 is taken as a string
+        raise ValueError(f"--set value {text!r} is not a TOML literal") from None
+
+
+def apply_override(config: dict, assignment: str) -> None:
+    """Apply one ``table.key=value`` override in place."""
+    if "=" not in assignment:
+        raise ValueError(f"--set expects table.key=value; got {assignment!r}")
+    dotted, text = (s.strip() for s in assignment.split("=", 1))
+    if dotted.count(".") != 1:
+        raise ValueError(f"--set key must be table.key (e.g. grid.L); got {dotted!r}")
+    table, key = dotted.split(".")
+    config.setdefault(table, {})[key] = _literal(text)
+
+
+def resolve(config: dict) -> dict[str, dict[str, Any]]:
+    """Check every table and key against :data:`SCHEMA` and fill in defaults."""
+    out: dict[str, dict[str, Any]] = {}
+    for table in config:
+        if table not in SCHEMA:
+            raise ValueError(f"unknown config table [{table}] (known: {', '.join(SCHEMA)})")
+    for table, keys in SCHEMA.items():
+        given = config.get(table, {})
+        if not isinstance(given, dict):
+            raise ValueError(f"config [{table}] must be a table")
+        for key in given:
+            if key not in keys:
+                raise ValueError(f"unknown config key {table}.{key} (known: {', '.join(keys)})")
+        out[table] = {}
+        for key, (types, default) in keys.items():
+            if key in given:
+                value = given[key]
+                if isinstance(value, bool) or not isinstance(value, types):
+                    raise ValueError(f"config key {table}.{key} has the wrong type: {value!r}")
+                out[table][key] = value
+            elif default is REQUIRED:
+                raise ValueError(f"config key {table}.{key} is required")
+            else:
+                out[table][key] = default
+    if out["grid"]["t_final"] is None and out["grid"]["times"] is None:
+        raise ValueError("config needs grid.t_final or grid.times")
+    return out
+
+
+def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Keyword arguments of :func:`ensemble.run_grid` for a resolved config (no client)."""
+    model, grid, run = cfg["model"], cfg["grid"], cfg["run"]
+    n_real = grid["n_realizations"]
+    if isinstance(n_real, dict):
+        try:
+            n_real = {int(k): v for k, v in n_real.items()}
+        except ValueError:
+            raise ValueError("grid.n_realizations table keys must be chain lengths L") from None
+    kwargs = dict(
+        L=grid["L"], W=grid["W"], n_realizations=n_real, delta=model["delta"], gamma=model["gamma"],
+        tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"],
+        unraveling=run["unraveling"], noise=run["noise"], omp_threads=run["omp_threads"],
+    )
+    if grid["times"] is not None:
+        kwargs["times"] = grid["times"]
+        if grid["t_final"] is not None:
+            kwargs["t_final"] = grid["t_final"]
+    else:
+        kwargs.update(t_final=grid["t_final"], n_times=grid["n_times"])
+    if run["batch_size"]:
+        kwargs["batch_size"] = run["batch_size"]
+    if run["workers"]:
+        kwargs["n_workers"] = run["workers"]
+    return kwargs
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def dumps(cfg: dict[str, dict[str, Any]]) -> str:
+    """The resolved config as TOML (keys whose value is None are left out)."""
+    lines = []
+    for table, values in cfg.items():
+        lines.append(f"[{table}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""Random streams keyed by what a realization *is*, never by call order (DESIGN.md, Randomness).
+
+Realization r at grid point (L, W) draws from two independent ``numpy.random.SeedSequence``
+children of the root entropy:
+
+* stream 0, the disorder: ``h_j ~ U(-W, W)``, j = 1..L, in site order;
+* stream 1, the noise: ``eta_n ~ N(0, tau)`` (standard deviation ``sqrt(tau)``), n = 1, 2, ...
+
+The key ``(stream, L, round(W * 1e6), r)`` holds plain ints (never Python's salted ``hash``), so a
+realization's numbers depend only on (entropy, L, W, r): not on the worker count, the batching,
+the other grid points, gamma, tau or t_final (a generator fills a longer request with the same
+leading values, so a longer run extends the same noise trajectory).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SEED_SCHEME", "resolve_entropy", "fields_rng", "noise_rng", "draw_fields", "draw_etas"]
+
+SEED_SCHEME = (
+    "numpy SeedSequence(entropy, spawn_key=(stream, L, round(W*1e6), realization)); "
+    "stream 0: fields h_j ~ U(-W, W) in site order; stream 1: noise eta_n ~ N(0, tau) in step order"
+)
+
+
+def resolve_entropy(seed: int | None) -> int:
+    """The root entropy of a run: ``seed`` itself, or fresh entropy when ``seed`` is None."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None; got seed={seed!r}")
+    return int(seed)
+
+
+def _key(stream: int, L: int, W: float, r: int) -> tuple[int, int, int, int]:
+    return (stream, int(L), int(round(float(W) * 1_000_000)), int(r))
+
+
+def fields_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:
+    """Generator of the disorder of realization ``r`` at (L, W)."""
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=_key(0, L, W, r)))
+
+
+def noise_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:
+    """Generator of the bath noise of realization ``r`` at (L, W)."""
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=_key(1, L, W, r)))
+
+
+def draw_fields(entropy: int, L: int, W: float, r: int) -> np.ndarray:
+    """On-site fields h_j ~ U(-W, W) (units of J), shape (L,), index j - 1 = site j."""
+    return fields_rng(entropy, L, W, r).uniform(-W, W, L)
+
+
+def draw_etas(entropy: int, L: int, W: float, r: int, n_steps: int, tau: float) -> np.ndarray:
+    """Noise increments eta_1..eta_n ~ N(0, tau) (variance tau), shape (n_steps,)."""
+    return noise_rng(entropy, L, W, r).normal(0.0, np.sqrt(tau), n_steps)
