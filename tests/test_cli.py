@@ -1,0 +1,143 @@
+"""The mbl-avalanche command line, end to end and on bad input."""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import xarray as xr
+
+from ensemble.cli import main
+
+TINY = """
+[model]
+delta = 1.0
+gamma = 1.0
+
+[grid]
+L = [4, 6]
+W = [1.0, 8.0]
+n_realizations = 4
+t_final = 20.0
+n_times = 12
+
+[run]
+seed = 3
+workers = 1
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "ensemble", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+class TestEndToEnd:
+    def test_run_then_report(self, config, tmp_path):
+        out = tmp_path / "tiny.nc"
+        run = _cli("run", config, "-o", out, "--set", "grid.n_realizations=3")
+        assert run.returncode == 0, run.stderr
+        assert "Dask dashboard: http://127.0.0.1:" in run.stderr
+        assert "3/3 realizations" in run.stderr or "12/12 realizations" in run.stderr
+        assert not (tmp_path / "tiny.nc.checkpoint").exists(), "default checkpoint left behind"
+        ds = xr.load_dataset(out)
+        assert ds.sizes["realization"] == 3 and list(ds.L.values) == [4, 6]
+        assert "grid.n_realizations=3" in ds.attrs["command"]
+        assert "n_realizations = 3" in ds.attrs["config"]
+
+        figures = tmp_path / "figs"
+        report = _cli("report", out, "--figures", figures)
+        assert report.returncode == 0, report.stderr
+        header = next(line for line in report.stdout.splitlines() if line.startswith("|"))
+        for column in ("L", "W", "t_tilde", "kappa", "alpha", "W_tilde", "inv_A", "t_star"):
+            assert f" {column} " in header
+        assert report.stdout.count("\n|") >= 5  # header, rule and 4 rows
+        pngs = sorted(p.name for p in figures.glob("*.png"))
+        assert pngs == ["fig2_imbalance.png", "fig3_threshold.png", "fig4_front.png", "fig5_collapse.png"]
+        assert all(p.stat().st_size > 0 for p in figures.glob("*.png"))
+
+        again = _cli("run", config, "-o", out)
+        assert again.returncode == 2 and "exists" in again.stderr and "--overwrite" in again.stderr
+
+    def test_ctrl_c_leaves_a_resumable_checkpoint(self, config, tmp_path):
+        out = tmp_path / "slow.nc"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ensemble", "run", str(config), "-o", str(out), "--set", "grid.t_final=400.0",
+             "--set", "grid.n_realizations=40", "--set", "run.batch_size=1"],
+            stderr=subprocess.PIPE, text=True,
+        )
+        ckpt = tmp_path / "slow.nc.checkpoint"
+        deadline = time.monotonic() + 120
+        while len(list(ckpt.glob("part-*.nc"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "resume with: mbl-avalanche run" in err and "--checkpoint" in err
+        assert not out.exists()
+        assert len(list(ckpt.glob("part-*.nc"))) >= 2
+
+
+class TestInProcess:
+    def test_dry_run_prints_config_and_plan(self, config, capsys):
+        assert main(["run", str(config), "-o", "unused.nc", "--dry-run", "--set", "grid.W=[2.0]"]) == 0
+        out = capsys.readouterr().out
+        assert "[grid]" in out and "W = [2.0]" in out
+        assert "tasks" in out and "MiB per realization" in out and "core-hours" in out
+
+    def test_version_and_help(self, capsys):
+        with pytest.raises(SystemExit) as stop:
+            main(["--version"])
+        assert stop.value.code == 0
+        assert "mbl-avalanche 0.1.0" in capsys.readouterr().out
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        assert "examples:" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "content, extra, message",
+        [
+            (TINY + "\n[bogus]\nx = 1\n", [], "unknown config table [bogus]"),
+            (TINY.replace("seed = 3", "seed = 3\nsed = 4"), [], "unknown config key run.sed"),
+            (TINY.replace("[model]\ndelta = 1.0", "[model]"), [], "model.delta is required"),
+            (TINY.replace("L = [4, 6]", "L = [5, 6]"), [], "L must be even"),
+            (TINY.replace("W = [1.0, 8.0]", "W = [-1.0]"), [], "W must be"),
+            (TINY.replace("t_final = 20.0", 't_final = "long"'), [], "wrong type"),
+            ("[model\ndelta = 1", [], "not valid TOML"),
+            (TINY, ["--set", "grid.L"], "table.key=value"),
+            (TINY, ["--set", "grid.L=[4,"], "not a TOML literal"),
+            (TINY, ["--set", "grid.nope=1"], "unknown config key grid.nope"),
+            (TINY, ["--workers", "0"], "--workers"),
+        ],
+    )
+    def test_bad_config_is_one_line_and_exit_2(self, tmp_path, capsys, content, extra, message):
+        path = tmp_path / "bad.toml"
+        path.write_text(content)
+        assert main(["run", str(path), "-o", str(tmp_path / "o.nc"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mbl-avalanche: error: ") and message in err
+        assert err.count("\n") == 1
+
+    def test_missing_files(self, tmp_path, capsys):
+        assert main(["run", str(tmp_path / "none.toml"), "-o", "x.nc"]) == 2
+        assert "not found" in capsys.readouterr().err
+        assert main(["report", str(tmp_path / "none.nc")]) == 2
+        assert "not found" in capsys.readouterr().err
+
+    def test_unreachable_scheduler(self, config, tmp_path, capsys):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--scheduler", f"tcp://127.0.0.1:{port}",
+                     "--quiet"]) == 2
+        assert "cannot reach the Dask scheduler" in capsys.readouterr().err
