@@ -1,0 +1,29 @@
+"""Analysis of avalanche Datasets (schema in DESIGN.md): imbalance statistics, threshold times,
+the thermalization front, fits and the avalanche verdicts. Never imports :mod:`ensemble`.
+
+Importing this package registers the ``ds.avalanche`` accessor. Figures live in
+:mod:`analysis.plots` (imported on demand: it needs matplotlib).
+
+Note: the functions ``imbalance``, ``front`` and ``report`` share their names with their modules;
+``analysis.front`` is the function. Import module contents with ``from analysis.front import ...``.
+"""
+from .fits import fit_threshold_scaling, linear_fit
+from .front import fit_front, front, suggest_window
+from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
+from .report import report, report_markdown
+from .accessor import AvalancheAccessor  # noqa: E402  (registers ds.avalanche)
+
+__all__ = [
+    "AvalancheAccessor",
+    "collapse",
+    "fit_front",
+    "fit_threshold_scaling",
+    "front",
+    "imbalance",
+    "linear_fit",
+    "relative_imbalance",
+    "report",
+    "report_markdown",
+    "suggest_window",
+    "threshold_time",
+]

@@ -190,10 +190,16 @@ def run_grid(
         Exchange coupling.
     engine : {"auto", "manybody", "gaussian"}
         Trajectory engine (:func:`ensemble.magnetization_trajectory`).
-    unraveling : {"kick"}
-        ``"kick"``: the paper's Gaussian kick per step.
-    noise : {"trajectory"}
-        ``"trajectory"``: one noise trajectory per realization.
+    unraveling : {"kick", "jump"}
+        ``"kick"``: the paper's Gaussian kick per step (default). ``"jump"``: the exact Z1-flip
+        unraveling of the same channel (many-body engine, several times fewer matvecs); exact for
+        realization-averaged linear quantities (I, Ir, t~, the mean-then-abs front), not for
+        single trajectories nor the default abs-then-mean front.
+    noise : {"trajectory", "averaged"}
+        ``"trajectory"``: one noise trajectory per realization (default). ``"averaged"``
+        (Delta = 0 only): the gamma run of each disorder realization is the exact noise average of
+        the stepper (correlation-matrix solver), so only disorder fluctuates; again exact for the
+        linear quantities only.
     client : None, str or distributed.Client
         Where to run (:mod:`ensemble.cluster`): None starts a local cluster with the dashboard on
         127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process.
@@ -227,6 +233,8 @@ def run_grid(
         raise ValueError(f"noise must be one of {NOISE_MODES}; got noise={noise!r}")
     if engine == "gaussian" and delta != 0:
         raise ValueError(f"engine='gaussian' needs delta == 0; got delta={delta}")
+    if not (isinstance(delta, (int, float)) and math.isfinite(delta)):
+        raise ValueError(f"delta must be finite; got delta={delta!r}")
     if times is not None:
         t = np.asarray(times, dtype=np.float64)
         if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(np.diff(t) <= 0):

@@ -9,13 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import seeds
+from . import cost, seeds
 from .trajectory import ENGINES, magnetization_trajectory
 
 __all__ = ["RunSpec", "run_realization", "run_batch", "UNRAVELINGS", "NOISE_MODES"]
 
-UNRAVELINGS = ("kick",)
-NOISE_MODES = ("trajectory",)
+#: "kick": the paper's Gaussian kick per step; "jump": exact Z1-flip unraveling of the same
+#: channel (:mod:`ensemble.jump`), exact for realization-averaged linear quantities only.
+UNRAVELINGS = ("kick", "jump")
+#: "trajectory": one noise trajectory per realization; "averaged": the exact noise mean of the
+#: stepper (Delta = 0, correlation matrix, :func:`ensemble.lindblad.averaged_magnetizations`).
+NOISE_MODES = ("trajectory", "averaged")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,9 +39,12 @@ class RunSpec:
     engine : str
         ``"auto"``, ``"manybody"`` or ``"gaussian"`` (see :func:`magnetization_trajectory`).
     unraveling : str
-        ``"kick"``: the paper's Gaussian kick exp(-i eta gamma Sz_1) per step.
+        ``"kick"``: the paper's Gaussian kick exp(-i eta gamma Sz_1) per step (default);
+        ``"jump"``: Z1 flips after geometric waiting times, the same noise average at fewer
+        matvecs (many-body engine; exact for I, Ir, t~ and the mean-then-abs front only).
     noise : str
-        ``"trajectory"``: one noise trajectory per realization.
+        ``"trajectory"``: one noise trajectory per realization (default); ``"averaged"``: the exact
+        noise average of the stepper per disorder realization (Delta = 0 only).
     """
 
     entropy: int
@@ -57,6 +64,12 @@ class RunSpec:
             raise ValueError(f"unraveling must be one of {UNRAVELINGS}; got {self.unraveling!r}")
         if self.noise not in NOISE_MODES:
             raise ValueError(f"noise must be one of {NOISE_MODES}; got {self.noise!r}")
+        engine = cost.resolved_engine(self.engine, self.delta)
+        if self.noise == "averaged" and (self.delta != 0 or self.unraveling != "kick"):
+            raise ValueError("noise='averaged' needs delta == 0 and unraveling='kick' (Gaussian correlation matrix)")
+        if self.unraveling == "jump" and engine != "manybody":
+            raise ValueError("unraveling='jump' runs on the many-body engine: set engine='manybody' "
+                             "(for delta == 0 at large L use noise='averaged')")
         if not (np.isfinite(self.gamma) and self.gamma > 0):
             raise ValueError(
                 f"gamma must be > 0 (the gamma = 0 reference is always run too); got gamma={self.gamma}"
@@ -81,15 +94,21 @@ def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray
     """
     steps = np.asarray(spec.steps, dtype=np.int64)
     fields = seeds.draw_fields(spec.entropy, L, W, r)
-    etas = seeds.draw_etas(spec.entropy, L, W, r, int(steps[-1]), spec.tau)
     common = dict(delta=spec.delta, tau=spec.tau, J=spec.J, engine=spec.engine)
-    sz = np.stack(
-        [
-            magnetization_trajectory(fields, etas, steps, gamma=0.0, **common),
-            magnetization_trajectory(fields, etas, steps, gamma=spec.gamma, **common),
-        ]
-    )
-    return fields, sz
+    reference = magnetization_trajectory(fields, [], steps, gamma=0.0, **common)
+    if spec.noise == "averaged":
+        from .lindblad import averaged_magnetizations
+
+        bath = averaged_magnetizations(fields, steps, gamma=spec.gamma, tau=spec.tau, J=spec.J)
+    elif spec.unraveling == "jump":
+        from .jump import jump_magnetizations
+
+        rng = seeds.noise_rng(spec.entropy, L, W, r)
+        bath = jump_magnetizations(fields, steps, delta=spec.delta, gamma=spec.gamma, tau=spec.tau, J=spec.J, rng=rng)
+    else:
+        etas = seeds.draw_etas(spec.entropy, L, W, r, int(steps[-1]), spec.tau)
+        bath = magnetization_trajectory(fields, etas, steps, gamma=spec.gamma, **common)
+    return fields, np.stack([reference, bath])
 
 
 def run_batch(spec: RunSpec, L: int, W: float, realizations: tuple[int, ...]) -> dict[str, np.ndarray]:

@@ -1,0 +1,60 @@
+"""``ds.avalanche``: thin methods over the pure functions of :mod:`analysis`.
+
+Importing :mod:`analysis` registers the accessor. It keeps no state besides the Dataset
+(xarray re-creates accessors freely).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from .fits import fit_threshold_scaling
+from .front import fit_front, front, suggest_window
+from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
+from .report import report
+
+
+@xr.register_dataset_accessor("avalanche")
+class AvalancheAccessor:
+    """Analysis of an avalanche Dataset (schema of DESIGN.md): ``ds.avalanche.front()`` etc."""
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+
+    def imbalance(self) -> xr.DataArray:
+        """See :func:`analysis.imbalance`."""
+        return imbalance(self._ds)
+
+    def relative_imbalance(self, **kw: Any) -> xr.Dataset:
+        """See :func:`analysis.relative_imbalance`."""
+        return relative_imbalance(self._ds, **kw)
+
+    def threshold_time(self, r_th: float = 0.17, **kw: Any) -> xr.Dataset:
+        """See :func:`analysis.threshold_time`."""
+        return threshold_time(self._ds, r_th=r_th, **kw)
+
+    def fit_threshold_scaling(self, r_th: float = 0.17, *, weighted: bool = True, **kw: Any) -> xr.Dataset:
+        """:func:`analysis.threshold_time` then :func:`analysis.fit_threshold_scaling`."""
+        return fit_threshold_scaling(threshold_time(self._ds, r_th=r_th, **kw), weighted=weighted)
+
+    def front(self, **kw: Any) -> xr.Dataset:
+        """See :func:`analysis.front`."""
+        return front(self._ds, **kw)
+
+    def suggest_window(self, **kw: Any) -> tuple[float, float]:
+        """:func:`analysis.suggest_window` on h of the default :func:`analysis.front`."""
+        return suggest_window(front(self._ds), **kw)
+
+    def fit_front(self, t_min: float, t_max: float, *, order: str = "abs-then-mean", **kw: Any) -> xr.Dataset:
+        """:func:`analysis.front` then :func:`analysis.fit_front` on [t_min, t_max]."""
+        return fit_front(front(self._ds, order=order), t_min, t_max, **kw)  # type: ignore[arg-type]
+
+    def collapse(self, **kw: Any) -> xr.Dataset:
+        """See :func:`analysis.collapse`."""
+        return collapse(self._ds, **kw)
+
+    def report(self, **kw: Any) -> pd.DataFrame:
+        """See :func:`analysis.report`."""
+        return report(self._ds, **kw)

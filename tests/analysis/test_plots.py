@@ -1,0 +1,87 @@
+"""Each figure function runs on synthetic analysis output and writes a PNG with labelled axes."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import analysis  # noqa: E402
+from analysis import plots  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ds():
+    from types import SimpleNamespace  # the synth fixture is function-scoped; build directly
+
+    rng = np.random.default_rng(4)
+    steps = np.unique(np.round(np.geomspace(1, 2e4, 30)).astype(int))
+    t = np.concatenate([[0.0], steps * 0.05])
+    lnt = np.log(np.where(t > 0, t, 1.0))
+    Ls, Ws, nr = [4, 6], [2.0, 4.0], 5
+    ns = max(Ls)
+    j = np.arange(1, ns + 1)
+    sz = np.full((2, 2, 2, nr, t.size, ns), np.nan)
+    for i, L in enumerate(Ls):
+        for k, W in enumerate(Ws):
+            A = 1.0 / W
+            for r in range(nr):
+                m = rng.uniform(0.6, 1.0, L)
+                s0 = 0.5 * (-1.0) ** (j[:L] + 1) * m
+                f = np.where(t[:, None] > 0, 1 / (1 + np.exp(-(A * lnt[:, None] - (j[:L] - 1)))), 0.0)
+                sz[i, k, 0, r, :, :L] = s0
+                sz[i, k, 1, r, :, :L] = s0 * (1 - f)
+    import xarray as xr
+
+    return SimpleNamespace(ds=xr.Dataset(
+        {"sz": (("L", "W", "gamma", "realization", "time", "site"), sz, {"long_name": "Sz", "units": "1"})},
+        coords={"L": Ls, "W": Ws, "gamma": [0.0, 1.0], "realization": np.arange(nr),
+                "time": ("time", t, {"long_name": "time t·J", "units": "1"}), "site": j},
+    ))
+
+
+def _check(fig: Figure, path) -> None:
+    assert isinstance(fig, Figure)
+    fig.savefig(path)
+    assert path.stat().st_size > 0
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+class TestPlots:
+    def test_fig2(self, ds, tmp_path):
+        fig = plots.fig2_imbalance(analysis.relative_imbalance(ds.ds))
+        _check(fig, tmp_path / "fig2.png")
+        ax = fig.axes[0]
+        assert ax.get_xlabel() == "time t·J" and "imbalance" in ax.get_ylabel()
+        assert ax.get_xscale() == "log"
+
+    def test_fig3(self, ds, tmp_path):
+        tt = analysis.threshold_time(ds.ds, r_th=0.1)
+        fig = plots.fig3_threshold(tt, analysis.fit_threshold_scaling(tt))
+        _check(fig, tmp_path / "fig3.png")
+        a, b = fig.axes
+        assert a.get_xlabel() == "W" and "t~" in a.get_ylabel() and b.get_xlabel() == "L"
+        assert a.get_yscale() == "log"
+
+    def test_fig4(self, ds, tmp_path):
+        fr = analysis.front(ds.ds)
+        fig = plots.fig4_front(fr, analysis.fit_front(fr, 10.0, 1000.0))
+        _check(fig, tmp_path / "fig4.png")
+        ax, ins = fig.axes
+        assert ax.get_xlabel() == "time t·J" and "thermalization length h" in ax.get_ylabel()
+        assert ins.get_ylabel().startswith("1/A") and ins.get_xlabel() == "W"
+
+    def test_fig5(self, ds, tmp_path):
+        fig = plots.fig5_collapse(analysis.collapse(ds.ds))
+        _check(fig, tmp_path / "fig5.png")
+        ax = fig.axes[0]
+        assert ax.get_xlabel() == "time t·J" and ax.get_ylabel().startswith("L·Ir")
+
+    def test_label_helper(self):
+        import xarray as xr
+
+        assert plots.label(xr.DataArray(1.0, attrs={"long_name": "x", "units": "m"})) == "x [m]"
+        assert plots.label(xr.DataArray(1.0, attrs={"long_name": "x", "units": "1"})) == "x"
