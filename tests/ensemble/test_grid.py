@@ -294,3 +294,32 @@ class TestBadInput:
     def test_explicit_times_on_the_grid(self):
         ds = ensemble.run_grid(**{**self.base, "t_final": None, "times": [0.5, 1.0, 2.5]})
         np.testing.assert_array_equal(ds.step, [0, 10, 20, 50])
+
+
+class TestEstimators:
+    kw = dict(L=6, W=3.0, t_final=10.0, n_times=6, n_realizations=2, seed=8, client="synchronous", progress=False)
+
+    def test_noise_averaged_is_the_exact_stepper_mean_per_disorder(self):
+        from ensemble import lindblad
+
+        ds = ensemble.run_grid(delta=0.0, noise="averaged", **self.kw)
+        assert ds.attrs["noise"] == "averaged"
+        for r in range(2):
+            fields = ds.field.isel(L=0, W=0, realization=r).values
+            exact = lindblad.stepper_mean(fields, ds.step.values, delta=0.0, gamma=1.0)
+            np.testing.assert_allclose(ds.sz.isel(L=0, W=0, gamma=1, realization=r).values, exact, atol=1e-12)
+
+    def test_jump_unraveling_uses_the_noise_stream(self):
+        from ensemble import jump
+
+        ds = ensemble.run_grid(delta=1.0, unraveling="jump", engine="manybody", **self.kw)
+        assert ds.attrs["unraveling"] == "jump"
+        fields = ds.field.isel(L=0, W=0, realization=1).values
+        expected = jump.jump_magnetizations(fields, ds.step.values, delta=1.0, gamma=1.0,
+                                            rng=seeds.noise_rng(8, 6, 3.0, 1))
+        np.testing.assert_array_equal(ds.sz.isel(L=0, W=0, gamma=1, realization=1).values, expected)
+
+    @pytest.mark.parametrize("change", [dict(delta=1.0, noise="averaged"), dict(delta=0.0, unraveling="jump")])
+    def test_unsupported_combinations(self, change):
+        with pytest.raises(ValueError, match="averaged|jump"):
+            ensemble.run_grid(**self.kw, **change)
