@@ -95,12 +95,13 @@ def _dry_run(cfg: dict, kwargs: dict) -> None:
         steps = grid.sample_steps(kwargs["t_final"], kwargs["tau"], kwargs["n_times"])
         n_steps, n_times = int(steps[-1]), len(steps)
     engine, delta = kwargs["engine"], kwargs["delta"]
+    extra = (kwargs["unraveling"], kwargs["noise"])
     print("# plan")
     total_tasks = total_seconds = 0
     for L in Ls:
-        size = kwargs.get("batch_size") or grid.auto_batch_size(L, delta, n_steps, engine)
+        size = kwargs.get("batch_size") or grid.auto_batch_size(L, delta, n_steps, engine, *extra)
         tasks = len(Ws) * math.ceil(counts[L] / size)
-        seconds = cost.seconds_per_realization(L, delta, n_steps, engine)
+        seconds = cost.seconds_per_realization(L, delta, n_steps, engine, *extra)
         memory = cost.bytes_per_realization(L, delta, n_times, engine)
         total_tasks += tasks
         total_seconds += seconds * counts[L] * len(Ws)

@@ -46,9 +46,11 @@ def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
     return np.r_[0, steps]
 
 
-def auto_batch_size(L: int, delta: float, n_steps: int, engine: str = "auto") -> int:
+def auto_batch_size(
+    L: int, delta: float, n_steps: int, engine: str = "auto", unraveling: str = "kick", noise: str = "trajectory"
+) -> int:
     """Realizations per task for about ``TARGET_TASK_SECONDS`` of single-core work."""
-    seconds = cost.seconds_per_realization(L, delta, n_steps, engine)
+    seconds = cost.seconds_per_realization(L, delta, n_steps, engine, unraveling, noise)
     return max(1, int(TARGET_TASK_SECONDS / max(seconds, 1e-3)))
 
 
@@ -284,7 +286,7 @@ def run_grid(
                     "sz": np.stack([have[r][1] for r in reused]),
                 }))
             missing = [r for r in range(counts[L_]) if r not in have]
-            size = batch_size or auto_batch_size(L_, delta, int(steps[-1]), engine)
+            size = batch_size or auto_batch_size(L_, delta, int(steps[-1]), engine, unraveling, noise)
             tasks += [(L_, W_, b) for b in _batches(missing, size)]
 
     if tasks:

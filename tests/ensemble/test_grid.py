@@ -183,7 +183,7 @@ class TestDeployments:
 
 RESUME_SCRIPT = """
 import sys, ensemble
-ensemble.run_grid(L=6, W=[2.0, 7.0], delta=1.0, gamma=1.0, t_final=100.0, n_times=10, seed=11,
+ensemble.run_grid(L=10, W=[2.0, 7.0], delta=1.0, gamma=1.0, t_final=500.0, n_times=10, seed=11,
                   n_realizations=12, batch_size=1, client="synchronous", checkpoint=sys.argv[1])
 """
 
@@ -193,7 +193,7 @@ class TestCheckpoint:
         ckpt = tmp_path / "ckpt"
         proc = subprocess.Popen([sys.executable, "-c", RESUME_SCRIPT, str(ckpt)], stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
-        while len(list(ckpt.glob("part-*.nc"))) < 3 and time.monotonic() < deadline:
+        while len(list(ckpt.glob("part-*.nc"))) < 3 and time.monotonic() < deadline:  # ~0.3 s per part
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -202,7 +202,7 @@ class TestCheckpoint:
         before = {p.name: p.stat().st_mtime_ns for p in ckpt.glob("part-*.nc")}
         assert 3 <= len(before) < 24
         assert not list(ckpt.glob("*.tmp")), "a partial part file was left behind"
-        kw = dict(L=6, W=[2.0, 7.0], delta=1.0, gamma=1.0, t_final=100.0, n_times=10, seed=11,
+        kw = dict(L=10, W=[2.0, 7.0], delta=1.0, gamma=1.0, t_final=500.0, n_times=10, seed=11,
                   n_realizations=12, progress=False, client="synchronous")
         resumed = ensemble.run_grid(checkpoint=ckpt, batch_size=1, **kw)
         after = {p.name: p.stat().st_mtime_ns for p in ckpt.glob("part-*.nc")}
