@@ -35,14 +35,6 @@ def two_workers():
     cluster.close()
 
 
-@pytest.fixture(scope="module")
-def one_worker():
-    cluster, client = _cluster(1)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def _same(a: xr.Dataset, b: xr.Dataset) -> None:
     """Bitwise equality of the physics (NaN in the same places)."""
     np.testing.assert_array_equal(a.sz.values, b.sz.values)
@@ -50,9 +42,14 @@ def _same(a: xr.Dataset, b: xr.Dataset) -> None:
 
 
 class TestReproducibility:
-    def test_one_vs_two_workers_and_synchronous(self, one_worker, two_workers):
+    def test_one_vs_two_workers_and_synchronous(self, two_workers):
         kw = dict(L=[4, 6], n_realizations=5, progress=False, **SMALL)
-        a = ensemble.run_grid(client=one_worker, **kw)
+        cluster, one_worker = _cluster(1)
+        try:
+            a = ensemble.run_grid(client=one_worker, **kw)
+        finally:
+            one_worker.close()
+            cluster.close()
         b = ensemble.run_grid(client=two_workers, **kw)
         c = ensemble.run_grid(client="synchronous", **kw)
         _same(a, b)
