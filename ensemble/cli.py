@@ -26,6 +26,12 @@ examples:
 """
 
 
+#: The columns `report` prints by default (``--all-columns`` prints every one).
+REPORT_COLUMNS = ("L", "W", "n_realizations", "t_tilde", "t_tilde_lower", "t_tilde_upper", "kappa", "kappa_err",
+                  "kappa_robust", "alpha", "alpha_err", "W_tilde", "inv_A", "inv_A_err", "t_star", "front_robust",
+                  "t_min", "t_max")
+
+
 class CLIError(Exception):
     """A user error, reported as one line."""
 
@@ -64,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--r-th", type=float, default=0.17, help="threshold of Ir for t~ (default 0.17)")
     report.add_argument("--t-min", type=float, help="start of the h(t) = A ln t + B fit window")
     report.add_argument("--t-max", type=float, help="end of the fit window")
+    report.add_argument("--all-columns", action="store_true", help="print every column of analysis.report")
     return parser
 
 
@@ -165,7 +172,8 @@ def _report(args) -> int:
     table = analysis.report(ds, r_th=args.r_th, window=window)
     print(f"# {path.name}: delta = {ds.attrs.get('delta')}, gamma = {ds.attrs.get('gamma')}, "
           f"r_th = {args.r_th}, front order = {table.attrs.get('order')}\n")
-    print(analysis.report_markdown(table))
+    shown = table if args.all_columns else table[list(REPORT_COLUMNS)]
+    print(analysis.report_markdown(shown))
     if args.figures:
         for name in _write_figures(ds, table, Path(args.figures), args.r_th):
             print(f"wrote {name}", file=sys.stderr)
