@@ -43,6 +43,8 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
         coords={"realization": r, "step": np.asarray(steps, dtype=np.int64)},
         attrs={"run_fingerprint": fp, "L": int(L), "W": float(W)},
     )
+    if "entanglement" in batch:
+        part["entanglement"] = (("realization", "gamma", "step"), batch["entanglement"])
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
     tmp = path.with_name(path.name + ".tmp")
     part.to_netcdf(tmp)
@@ -56,15 +58,15 @@ def _explain_mismatch(theirs: str, ours: str) -> str:
     return ", ".join(f"{k}: {a.get(k)!r} there vs {b.get(k)!r} now" for k in diff[:3])
 
 
-def load_parts(directory: Path, fp: str) -> dict[tuple[int, float], dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """All realizations stored in ``directory`` as {(L, W): {r: (field, sz)}}.
+def load_parts(directory: Path, fp: str) -> dict[tuple[int, float], dict[int, dict[str, np.ndarray]]]:
+    """All realizations stored in ``directory`` as {(L, W): {r: {"field":, "sz":, ["entanglement":]}}}.
 
     Raises
     ------
     ValueError
         If a part file was written by a run with other parameters.
     """
-    found: dict[tuple[int, float], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+    found: dict[tuple[int, float], dict[int, dict[str, np.ndarray]]] = {}
     for path in sorted(directory.glob(PART_GLOB)):
         with xr.open_dataset(path) as part:
             theirs = part.attrs.get("run_fingerprint", "{}")
@@ -74,8 +76,8 @@ def load_parts(directory: Path, fp: str) -> dict[tuple[int, float], dict[int, tu
                     "use another checkpoint directory"
                 )
             L, W = int(part.attrs["L"]), float(part.attrs["W"])
-            sz, field = part.sz.values, part.field.values
+            arrays = {name: part[name].values for name in ("field", "sz", "entanglement") if name in part}
             store = found.setdefault((L, W), {})
             for k, r in enumerate(part.realization.values):
-                store[int(r)] = (field[k], sz[k])
+                store[int(r)] = {name: values[k] for name, values in arrays.items()}
     return found

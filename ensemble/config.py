@@ -20,6 +20,7 @@
     engine = "auto"      # "manybody" | "gaussian"
     unraveling = "kick"
     noise = "trajectory"
+    entanglement = false # also store the half-chain entanglement entropy (Delta = 0 only)
     workers = 2          # local cluster size (ignored with a scheduler address)
     scheduler = ""       # address of an existing Dask scheduler, e.g. "tcp://host:8786"
     omp_threads = 1
@@ -61,6 +62,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "engine": ((str,), "auto"),
         "unraveling": ((str,), "kick"),
         "noise": ((str,), "trajectory"),
+        "entanglement": ((bool,), False),
         "workers": ((int,), 0),
         "scheduler": ((str,), ""),
         "omp_threads": ((int,), 1),
@@ -118,7 +120,7 @@ def resolve(config: dict) -> dict[str, dict[str, Any]]:
         for key, (types, default) in keys.items():
             if key in given:
                 value = given[key]
-                if isinstance(value, bool) or not isinstance(value, types):
+                if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                     raise ValueError(f"config key {table}.{key} has the wrong type: {value!r}")
                 out[table][key] = value
             elif default is REQUIRED:
@@ -142,7 +144,8 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
     kwargs = dict(
         L=grid["L"], W=grid["W"], n_realizations=n_real, delta=model["delta"], gamma=model["gamma"],
         tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"],
-        unraveling=run["unraveling"], noise=run["noise"], omp_threads=run["omp_threads"],
+        unraveling=run["unraveling"], noise=run["noise"], entanglement=run["entanglement"],
+        omp_threads=run["omp_threads"],
     )
     if grid["times"] is not None:
         kwargs["times"] = grid["times"]

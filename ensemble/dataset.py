@@ -37,6 +37,7 @@ _VARIABLE_ATTRS = {
     "sz": dict(long_name="local magnetization <S^z_j>(t), S = sigma/2", units="1"),
     "field": dict(long_name="on-site field h_j in units of J", units="1"),
     "n_realizations": dict(long_name="number of disorder/noise realizations run", units="1"),
+    "entanglement": dict(long_name="half-chain entanglement entropy S(sites 1..L/2) in nats", units="1"),
 }
 _COORD_ATTRS = {
     "L": dict(long_name="chain length L", units="1"),
@@ -112,6 +113,7 @@ def build_dataset(
     n_sites, n_r = max(Ls), max(n_realizations[L] for L in Ls)
     sz = np.full((len(Ls), len(Ws), 2, n_r, len(steps), n_sites), np.nan)
     field = np.full((len(Ls), len(Ws), n_r, n_sites), np.nan)
+    entanglement = None
     l_index = {L: i for i, L in enumerate(Ls)}
     w_index = {float(W): i for i, W in enumerate(Ws)}
     for L, W, batch in batches:
@@ -121,6 +123,10 @@ def build_dataset(
         # which is exactly the batch layout (n, gamma, time, site).
         sz[i, k, :, r, :, :L] = batch["sz"]
         field[i, k, r, :L] = batch["field"]
+        if "entanglement" in batch:
+            if entanglement is None:
+                entanglement = np.full((len(Ls), len(Ws), 2, n_r, len(steps)), np.nan)
+            entanglement[i, k, :, r, :] = batch["entanglement"]
     coords = {
         "L": ("L", np.asarray(Ls, dtype=np.int64)),
         "W": ("W", np.asarray(Ws, dtype=np.float64)),
@@ -139,8 +145,12 @@ def build_dataset(
         coords=coords,
         attrs=dict(attrs),
     )
+    if entanglement is not None:
+        ds["entanglement"] = (("L", "W", "gamma", "realization", "time"), entanglement)
+        ds["entanglement"].encoding.update(COMPRESSION)
     for name, a in {**_VARIABLE_ATTRS, **_COORD_ATTRS}.items():
-        ds[name].attrs.update(a)
+        if name in ds.variables:
+            ds[name].attrs.update(a)
     for name in ("sz", "field"):
         ds[name].encoding.update(COMPRESSION)
     return ds

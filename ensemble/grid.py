@@ -157,6 +157,7 @@ def run_grid(
     engine: str = "auto",
     unraveling: str = "kick",
     noise: str = "trajectory",
+    entanglement: bool = False,
     client=None,
     n_workers: int | None = None,
     omp_threads: int = 1,
@@ -202,6 +203,9 @@ def run_grid(
         (Delta = 0 only): the gamma run of each disorder realization is the exact noise average of
         the stepper (correlation-matrix solver), so only disorder fluctuates; again exact for the
         linear quantities only.
+    entanglement : bool
+        Also store ``entanglement(L, W, gamma, realization, time)``, the half-chain entanglement
+        entropy (nats) of each trajectory (free-fermion engine, Delta = 0, only).
     client : None, str or distributed.Client
         Where to run (:mod:`ensemble.cluster`): None starts a local cluster with the dashboard on
         127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process.
@@ -257,10 +261,11 @@ def run_grid(
     spec = RunSpec(
         entropy=entropy, steps=tuple(int(s) for s in steps), delta=float(delta), gamma=float(gamma),
         tau=float(tau), J=float(J), engine=engine, unraveling=unraveling, noise=noise,
+        entanglement=bool(entanglement),
     )
     fp = ckpt.fingerprint(
         delta=spec.delta, gamma=spec.gamma, tau=spec.tau, J=spec.J, engine=engine, unraveling=unraveling,
-        noise=noise, seed_entropy=str(entropy), steps=list(spec.steps),
+        noise=noise, seed_entropy=str(entropy), steps=list(spec.steps), entanglement=spec.entanglement,
     )
     run_hash = hashlib.sha1(fp.encode()).hexdigest()[:10]
 
@@ -280,11 +285,9 @@ def run_grid(
             have = stored.get((L_, W_), {})
             reused = sorted(r for r in have if r < counts[L_])
             if reused:
-                results.append((L_, W_, {
-                    "realization": np.array(reused, dtype=np.int64),
-                    "field": np.stack([have[r][0] for r in reused]),
-                    "sz": np.stack([have[r][1] for r in reused]),
-                }))
+                batch = {"realization": np.array(reused, dtype=np.int64)}
+                batch.update({name: np.stack([have[r][name] for r in reused]) for name in have[reused[0]]})
+                results.append((L_, W_, batch))
             missing = [r for r in range(counts[L_]) if r not in have]
             size = batch_size or auto_batch_size(L_, delta, int(steps[-1]), engine, unraveling, noise)
             tasks += [(L_, W_, b) for b in _batches(missing, size)]
@@ -301,7 +304,7 @@ def run_grid(
         "t_final": float(steps[-1] * tau), "n_steps": int(steps[-1]),
         "engine": engine,
         "engine_resolved": cost.resolved_engine(engine, delta),
-        "unraveling": unraveling, "noise": noise,
+        "unraveling": unraveling, "noise": noise, "entanglement": int(spec.entanglement),
         "seed_entropy": str(entropy), "seed_scheme": seeds.SEED_SCHEME,
         "run_fingerprint": fp,
         **provenance_attrs(call),

@@ -45,6 +45,9 @@ class RunSpec:
     noise : str
         ``"trajectory"``: one noise trajectory per realization (default); ``"averaged"``: the exact
         noise average of the stepper per disorder realization (Delta = 0 only).
+    entanglement : bool
+        Also record the half-chain entanglement entropy (natural log) of each trajectory, from
+        the Gaussian state's correlation matrix (free-fermion engine only).
     """
 
     entropy: int
@@ -56,6 +59,7 @@ class RunSpec:
     engine: str = "auto"
     unraveling: str = "kick"
     noise: str = "trajectory"
+    entanglement: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -70,6 +74,8 @@ class RunSpec:
         if self.unraveling == "jump" and engine != "manybody":
             raise ValueError("unraveling='jump' runs on the many-body engine: set engine='manybody' "
                              "(for delta == 0 at large L use noise='averaged')")
+        if self.entanglement and (engine != "gaussian" or self.noise != "trajectory"):
+            raise ValueError("entanglement=True needs the free-fermion engine (delta == 0) and noise='trajectory'")
         if not (np.isfinite(self.gamma) and self.gamma > 0):
             raise ValueError(
                 f"gamma must be > 0 (the gamma = 0 reference is always run too); got gamma={self.gamma}"
@@ -82,7 +88,7 @@ class RunSpec:
             raise ValueError("steps must start at 0 and be strictly increasing")
 
 
-def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray, np.ndarray]:
+def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Run realization ``r`` at (L, W): same fields for gamma = 0 and gamma.
 
     Returns
@@ -91,9 +97,18 @@ def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray
         Shape (L,): h_j (units of J).
     sz : numpy.ndarray
         Shape (2, n_times, L): <S^z_j>(t) for gamma = 0 (index 0) and gamma (index 1).
+    entanglement : numpy.ndarray or None
+        Shape (2, n_times): half-chain entanglement entropy (nats) when ``spec.entanglement``.
     """
     steps = np.asarray(spec.steps, dtype=np.int64)
     fields = seeds.draw_fields(spec.entropy, L, W, r)
+    if spec.entanglement:
+        from .gaussian import gaussian_trajectory
+
+        etas = seeds.draw_etas(spec.entropy, L, W, r, int(steps[-1]), spec.tau)
+        runs = [gaussian_trajectory(fields, etas, steps, gamma=g, tau=spec.tau, J=spec.J, cuts=[L // 2])
+                for g in (0.0, spec.gamma)]
+        return fields, np.stack([s.sz for s in runs]), np.stack([s.entropy[:, 0] for s in runs])
     common = dict(delta=spec.delta, tau=spec.tau, J=spec.J, engine=spec.engine)
     reference = magnetization_trajectory(fields, [], steps, gamma=0.0, **common)
     if spec.noise == "averaged":
@@ -108,7 +123,7 @@ def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray
     else:
         etas = seeds.draw_etas(spec.entropy, L, W, r, int(steps[-1]), spec.tau)
         bath = magnetization_trajectory(fields, etas, steps, gamma=spec.gamma, **common)
-    return fields, np.stack([reference, bath])
+    return fields, np.stack([reference, bath]), None
 
 
 def run_batch(spec: RunSpec, L: int, W: float, realizations: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -117,11 +132,15 @@ def run_batch(spec: RunSpec, L: int, W: float, realizations: tuple[int, ...]) ->
     Returns
     -------
     dict
-        ``"realization"`` (n,), ``"field"`` (n, L), ``"sz"`` (n, 2, n_times, L).
+        ``"realization"`` (n,), ``"field"`` (n, L), ``"sz"`` (n, 2, n_times, L), and with
+        ``spec.entanglement`` also ``"entanglement"`` (n, 2, n_times).
     """
     out = [run_realization(spec, L, W, r) for r in realizations]
-    return {
+    batch = {
         "realization": np.asarray(realizations, dtype=np.int64),
-        "field": np.stack([f for f, _ in out]),
-        "sz": np.stack([s for _, s in out]),
+        "field": np.stack([f for f, _, _ in out]),
+        "sz": np.stack([s for _, s, _ in out]),
     }
+    if spec.entanglement:
+        batch["entanglement"] = np.stack([e for _, _, e in out])
+    return batch

@@ -84,8 +84,8 @@ class TestReproducibility:
     def test_random_streams_depend_only_on_the_realization(self):
         steps = (0, 5, 40)
         spec = RunSpec(entropy=7, steps=steps, delta=1.0, gamma=1.0)
-        f1, _ = run_realization(spec, 6, 3.0, 2)
-        f2, _ = run_realization(RunSpec(entropy=7, steps=(0, 80), delta=0.5, gamma=2.0, tau=0.01), 6, 3.0, 2)
+        f1, *_ = run_realization(spec, 6, 3.0, 2)
+        f2, *_ = run_realization(RunSpec(entropy=7, steps=(0, 80), delta=0.5, gamma=2.0, tau=0.01), 6, 3.0, 2)
         np.testing.assert_array_equal(f1, f2)  # fields do not depend on gamma, tau, t_final, delta
         assert np.all(np.abs(f1) <= 3.0)
         short = seeds.draw_etas(7, 6, 3.0, 2, 100, 0.05)
@@ -96,7 +96,8 @@ class TestReproducibility:
 
     def test_realization_pairs_gamma_zero_with_gamma(self):
         spec = RunSpec(entropy=3, steps=(0, 10, 200), delta=1.0, gamma=1.0)
-        fields, sz = run_realization(spec, 6, 4.0, 0)
+        fields, sz, entanglement = run_realization(spec, 6, 4.0, 0)
+        assert entanglement is None
         etas = seeds.draw_etas(3, 6, 4.0, 0, 200, 0.05)
         np.testing.assert_array_equal(sz[0], ensemble.magnetization_trajectory(fields, etas, [0, 10, 200], delta=1.0, gamma=0.0))
         np.testing.assert_array_equal(sz[1], ensemble.magnetization_trajectory(fields, etas, [0, 10, 200], delta=1.0, gamma=1.0))
@@ -320,3 +321,30 @@ class TestEstimators:
     def test_unsupported_combinations(self, change):
         with pytest.raises(ValueError, match="averaged|jump"):
             ensemble.run_grid(**self.kw, **change)
+
+
+class TestEntanglement:
+    def test_half_chain_entropy_is_stored_and_checkpointed(self, tmp_path):
+        from ensemble import gaussian
+
+        kw = dict(L=[6, 8], W=2.0, delta=0.0, t_final=20.0, n_times=6, n_realizations=2, seed=4,
+                  client="synchronous", progress=False, entanglement=True)
+        ds = ensemble.run_grid(checkpoint=tmp_path, **kw)
+        ensemble.validate_dataset(ds)
+        S = ds.entanglement
+        assert S.dims == ("L", "W", "gamma", "realization", "time")
+        np.testing.assert_array_equal(S.isel(time=0), 0.0)  # the Néel state is a product state
+        fields = ds.field.sel(L=8, W=2.0).isel(realization=1).values
+        etas = seeds.draw_etas(4, 8, 2.0, 1, int(ds.step[-1]), 0.05)
+        expected = gaussian.gaussian_entropy(fields, etas, ds.step.values, gamma=1.0)
+        np.testing.assert_array_equal(S.sel(L=8, W=2.0, gamma=1.0).isel(realization=1).values, expected)
+        resumed = ensemble.run_grid(checkpoint=tmp_path, **kw)  # everything comes from the parts
+        np.testing.assert_array_equal(resumed.entanglement.values, S.values)
+        path = tmp_path / "ds.nc"
+        ds.to_netcdf(path)
+        assert xr.load_dataset(path).identical(ds)
+
+    def test_needs_the_free_fermion_engine(self):
+        with pytest.raises(ValueError, match="entanglement"):
+            ensemble.run_grid(L=4, W=1.0, delta=1.0, t_final=5.0, n_realizations=1, entanglement=True,
+                              client="synchronous", progress=False)
