@@ -180,7 +180,7 @@ def main() -> None:
         shown = table[table.run.isin(["anderson_L100", "mbl_front"])].copy()
         shown["fit"] = [f"{'abs' if o == 'abs-then-mean' else 'mean'} [{a:g}, {b:g}]"
                         for o, a, b in zip(shown.order, shown.t_min, shown.t_max)]
-        pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="inv_A", sort=False)
+        pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="inv_A", sort=False).sort_index()
         md.append(pivot.round(2).to_markdown())
         md.append("")
     (args.out / "results.md").write_text("\n".join(md) + "\n")
