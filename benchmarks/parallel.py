@@ -23,7 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realizations", type=int, default=16)
     parser.add_argument("--L", type=int, default=12)
-    parser.add_argument("--t-final", type=float, default=100.0)
+    parser.add_argument("--t-final", type=float, default=600.0)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     kw = dict(L=args.L, W=8.0, delta=1.0, t_final=args.t_final, n_times=30, n_realizations=args.realizations,
