@@ -73,7 +73,8 @@ import scipy.linalg as la
 import scipy.sparse as sp
 
 from . import model
-from .trajectory import _validate_scalar, validate_fields, validate_steps
+from .gaussian import hopping_matrix
+from .trajectory import validate_scalar, validate_fields, validate_steps
 
 __all__ = [
     "magnetization",
@@ -275,16 +276,6 @@ def manybody_stepper_mean(
 # --------------------------------------------------------------------------- Gaussian solvers
 
 
-def hopping_matrix(fields: np.ndarray, J: float = 1.0) -> np.ndarray:
-    """Single-particle Hamiltonian Q of the Delta = 0 chain (paper Eq. B1): diag(h), hopping J/2.
-
-    Index ``j - 1`` is paper site j; up spin = occupied orbital.
-    """
-    fields = np.asarray(fields, dtype=np.float64)
-    L = fields.size
-    return np.diag(fields) + 0.5 * J * (np.eye(L, k=1) + np.eye(L, k=-1))
-
-
 def neel_correlation(L: int) -> np.ndarray:
     """G(0) = diag(1, 0, 1, 0, ...): the Néel state with site 1 up (occupied)."""
     return np.diag((np.arange(L) % 2 == 0).astype(np.complex128))
@@ -391,9 +382,9 @@ def _dephased_steps(Gt, P, v, damp, n_steps):  # pragma: no cover - compiled
 
 def _check_common(fields, delta, gamma, J):
     fields = validate_fields(fields)
-    delta = _validate_scalar("delta", delta)
-    gamma = _validate_scalar("gamma", gamma)
-    J = _validate_scalar("J", J)
+    delta = validate_scalar("delta", delta)
+    gamma = validate_scalar("gamma", gamma)
+    J = validate_scalar("J", J)
     return fields, delta, gamma, J
 
 
@@ -466,7 +457,7 @@ def stepper_mean(
     """
     fields, delta, gamma, J = _check_common(fields, delta, gamma, J)
     steps = validate_steps(sample_steps)
-    tau = _validate_scalar("tau", tau, positive=True)
+    tau = validate_scalar("tau", tau, positive=True)
     L = fields.size
     if delta == 0.0:
         return correlation_stepper_mean(

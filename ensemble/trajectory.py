@@ -13,7 +13,7 @@ import numpy as np
 
 from . import model, stepper
 
-__all__ = ["magnetization_trajectory", "ENGINES", "validate_fields", "validate_steps"]
+__all__ = ["magnetization_trajectory", "ENGINES", "validate_fields", "validate_steps", "validate_scalar"]
 
 ENGINES = ("auto", "manybody", "gaussian")
 Engine = Literal["auto", "manybody", "gaussian"]
@@ -48,7 +48,8 @@ def validate_steps(sample_steps) -> np.ndarray:
     return steps
 
 
-def _validate_scalar(name: str, value: float, *, positive: bool = False) -> float:
+def validate_scalar(name: str, value: float, *, positive: bool = False) -> float:
+    """Return ``value`` as a float after checking it is finite (and > 0 if ``positive``)."""
     value = float(value)
     if not math.isfinite(value) or (positive and value <= 0):
         raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}; got {name}={value}")
@@ -111,10 +112,10 @@ def magnetization_trajectory(
     """
     fields = validate_fields(fields)
     steps = validate_steps(sample_steps)
-    delta = _validate_scalar("delta", delta)
-    gamma = _validate_scalar("gamma", gamma)
-    tau = _validate_scalar("tau", tau, positive=True)
-    J = _validate_scalar("J", J)
+    delta = validate_scalar("delta", delta)
+    gamma = validate_scalar("gamma", gamma)
+    tau = validate_scalar("tau", tau, positive=True)
+    J = validate_scalar("J", J)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got engine={engine!r}")
     etas = np.asarray(etas, dtype=np.float64).ravel()
