@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -229,7 +230,7 @@ def run_grid(
     call = _call_string({k: v for k, v in locals().items()})
     Ls, Ws, counts = _validate_grid(L, W, n_realizations)
     for name, value in (("tau", tau), ("gamma", gamma)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be finite and > 0; got {name}={value!r}")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got engine={engine!r}")
@@ -239,7 +240,7 @@ def run_grid(
         raise ValueError(f"noise must be one of {NOISE_MODES}; got noise={noise!r}")
     if engine == "gaussian" and delta != 0:
         raise ValueError(f"engine='gaussian' needs delta == 0; got delta={delta}")
-    if not (isinstance(delta, (int, float)) and math.isfinite(delta)):
+    if not (isinstance(delta, numbers.Real) and math.isfinite(delta)):
         raise ValueError(f"delta must be finite; got delta={delta!r}")
     if times is not None:
         t = np.asarray(times, dtype=np.float64)

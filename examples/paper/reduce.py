@@ -4,7 +4,7 @@ Run after the commands in ``examples/paper/README.md``::
 
     python examples/paper/reduce.py --results results --out docs/results --figures docs/figures
 
-Reads ``results/anderson_L*.nc``, ``results/mbl_front.nc`` and ``results/mbl_threshold.nc`` (any that
+Reads ``results/anderson_L*.nc``, ``results/mbl_front*.nc`` and ``results/mbl_threshold.nc`` (any that
 exist) and writes
 
 * ``docs/results/<name>_report.csv``: :func:`analysis.report` of each run with the stated fit window;
@@ -120,16 +120,16 @@ def main() -> None:
                           f"{'yes' if row.front_robust else 'no'} |")
         md.append("")
 
-    path = args.results / "mbl_front.nc"
-    if path.exists():
+    for path in sorted(args.results.glob("mbl_front*.nc")):
+        name = path.stem
         ds = xr.load_dataset(path)
         window = WINDOWS["mbl_front"]
         table = analysis.report(ds, window=window)
-        table.to_csv(args.out / "mbl_front_report.csv", index=False)
-        front = _front_file(ds, args.out / "mbl_front_front.nc")
-        sens.append(_sensitivity("mbl_front", front))
+        table.to_csv(args.out / f"{name}_report.csv", index=False)
+        front = _front_file(ds, args.out / f"{name}_front.nc")
+        sens.append(_sensitivity(name, front))
         fr = analysis.front(ds)
-        plots.fig4_front(fr, analysis.fit_front(fr, *window)).savefig(args.figures / "mbl_front.png", dpi=120)
+        plots.fig4_front(fr, analysis.fit_front(fr, *window)).savefig(args.figures / f"{name}.png", dpi=120)
         L = int(ds.L.max())
         sub = table[table.L == L]
         w_star = _crossing(sub.W.values, sub.inv_A.values, TWO_LN4)
@@ -177,7 +177,7 @@ def main() -> None:
         md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
         md.append("1/A for fit windows [t_min, t_max] and both orders (abs: |.| per realization, then the mean, "
                   "the default; mean: |mean - mean|). All runs and L: `docs/results/sensitivity.csv`.\n")
-        shown = table[table.run.isin(["anderson_L100", "mbl_front"])].copy()
+        shown = table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])].copy()
         shown["fit"] = [f"{'abs' if o == 'abs-then-mean' else 'mean'} [{a:g}, {b:g}]"
                         for o, a, b in zip(shown.order, shown.t_min, shown.t_max)]
         pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="inv_A", sort=False).sort_index()
