@@ -94,13 +94,9 @@ def _dry_run(cfg: dict, kwargs: dict) -> None:
     from . import config, cost, grid
 
     print(config.dumps(cfg))
-    Ls, Ws, counts = grid._validate_grid(kwargs["L"], kwargs["W"], kwargs["n_realizations"])
-    if "times" in kwargs:
-        n_steps = round(max(kwargs["times"]) / kwargs["tau"])
-        n_times = len(kwargs["times"]) + 1
-    else:
-        steps = grid.sample_steps(kwargs["t_final"], kwargs["tau"], kwargs["n_times"])
-        n_steps, n_times = int(steps[-1]), len(steps)
+    Ls, Ws, counts = grid.validate_grid(kwargs["L"], kwargs["W"], kwargs["n_realizations"])
+    steps = grid.resolve_steps(kwargs.get("t_final"), kwargs["tau"], kwargs.get("n_times"), kwargs.get("times"))
+    n_steps, n_times = int(steps[-1]), len(steps)
     engine, delta = kwargs["engine"], kwargs["delta"]
     extra = (kwargs["unraveling"], kwargs["noise"])
     print("# plan")

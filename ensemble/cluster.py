@@ -18,6 +18,8 @@ from contextlib import contextmanager
 
 import dask
 
+from .threads import THREAD_VARIABLES
+
 __all__ = ["connect", "SYNCHRONOUS"]
 
 SYNCHRONOUS = ("synchronous", "sync", "single-threaded")
@@ -84,7 +86,7 @@ def connect(
     if omp_threads < 1:
         raise ValueError(f"omp_threads must be >= 1; got {omp_threads}")
     threads = str(omp_threads)
-    env = {v: threads for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = {var: threads for var in THREAD_VARIABLES}
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,

@@ -42,6 +42,8 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.special import xlogy
 
+from .trajectory import validate_fields, validate_steps
+
 __all__ = [
     "ORTHONORMALITY_TOLERANCE",
     "GaussianSamples",
@@ -219,16 +221,6 @@ def _kick_factors(etas: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarra
     return -2.0 * np.sin(0.5 * theta) ** 2, np.sin(theta)
 
 
-def _as_steps(sample_steps) -> np.ndarray:
-    steps = np.asarray(sample_steps)
-    if steps.ndim != 1 or steps.size == 0 or steps.dtype.kind not in "iu":
-        raise ValueError("sample_steps must be a non-empty 1-D array of integer step counts")
-    steps = steps.astype(np.int64)
-    if steps[0] < 0 or np.any(np.diff(steps) <= 0):
-        raise ValueError("sample_steps must be non-negative and strictly increasing")
-    return steps
-
-
 def evolve_orbitals(
     fields: np.ndarray,
     etas: np.ndarray,
@@ -271,13 +263,11 @@ def _evolve(
     fields, etas, sample_steps, *, gamma, tau, J
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """:func:`evolve_orbitals` as (real, imaginary) parts: V is real, so W = V C is two dgemm."""
-    fields = np.asarray(fields, dtype=np.float64)
-    if fields.ndim != 1:
-        raise ValueError(f"fields must be 1-D; got shape {fields.shape}")
+    fields = validate_fields(fields)
     L = fields.size
     neel = neel_orbitals(L).real
     zero = np.zeros_like(neel)
-    steps = _as_steps(sample_steps)
+    steps = validate_steps(sample_steps)
     energies, V = sla.eigh(hopping_matrix(fields, J))
     C0 = np.ascontiguousarray(V[0::2, :].T)  # V^T W(0): the Néel rows of V, shape (L, N)
 

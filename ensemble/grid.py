@@ -25,10 +25,9 @@ from . import checkpoint as ckpt
 from . import cost, seeds
 from .cluster import connect
 from .dataset import build_dataset, provenance_attrs
-from .realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
-from .trajectory import ENGINES
+from .realization import RunSpec, run_batch
 
-__all__ = ["run_grid", "sample_steps", "auto_batch_size"]
+__all__ = ["run_grid", "sample_steps", "resolve_steps", "validate_grid", "auto_batch_size"]
 
 #: Wall time one task aims at (seconds): long enough to amortize scheduling, short enough to balance.
 TARGET_TASK_SECONDS = 5.0
@@ -73,7 +72,29 @@ def _as_list(value, name: str, kind: type) -> list:
     return out
 
 
-def _validate_grid(L, W, n_realizations) -> tuple[list[int], list[float], dict[int, int]]:
+def resolve_steps(
+    t_final: float | None, tau: float, n_times: int | None, times: Sequence[float] | None
+) -> np.ndarray:
+    """The sample steps of a run: explicit ``times`` (t = 0 added) or ``n_times`` log-spaced ones."""
+    if times is not None:
+        t = np.asarray(times, dtype=np.float64)
+        if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(np.diff(t) <= 0):
+            raise ValueError("times must be finite, non-negative and strictly increasing")
+        steps = _steps_of(t, tau, "times")
+        steps = steps if steps[0] == 0 else np.r_[0, steps]
+        if t_final is not None and not math.isclose(steps[-1] * tau, t_final):
+            raise ValueError(f"t_final={t_final} disagrees with max(times)={steps[-1] * tau}")
+    else:
+        if t_final is None or not (math.isfinite(t_final) and t_final > 0):
+            raise ValueError(f"t_final must be finite and > 0; got t_final={t_final!r}")
+        steps = sample_steps(t_final, tau, n_times)
+    if steps[-1] == 0:
+        raise ValueError("the last sample time must be > 0")
+    return steps
+
+
+def validate_grid(L, W, n_realizations) -> tuple[list[int], list[float], dict[int, int]]:
+    """Sorted ``L`` and ``W`` lists and realizations per L, after checking each value."""
     Ls = _as_list(L, "L", int)
     for value in Ls:
         if value < 2 or value % 2:
@@ -228,38 +249,17 @@ def run_grid(
         (see :mod:`ensemble.dataset`), attributes holding every parameter and the provenance.
     """
     call = _call_string({k: v for k, v in locals().items()})
-    Ls, Ws, counts = _validate_grid(L, W, n_realizations)
+    Ls, Ws, counts = validate_grid(L, W, n_realizations)
     for name, value in (("tau", tau), ("gamma", gamma)):
         if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be finite and > 0; got {name}={value!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}; got engine={engine!r}")
-    if unraveling not in UNRAVELINGS:
-        raise ValueError(f"unraveling must be one of {UNRAVELINGS}; got unraveling={unraveling!r}")
-    if noise not in NOISE_MODES:
-        raise ValueError(f"noise must be one of {NOISE_MODES}; got noise={noise!r}")
-    if engine == "gaussian" and delta != 0:
-        raise ValueError(f"engine='gaussian' needs delta == 0; got delta={delta}")
     if not (isinstance(delta, numbers.Real) and math.isfinite(delta)):
         raise ValueError(f"delta must be finite; got delta={delta!r}")
-    if times is not None:
-        t = np.asarray(times, dtype=np.float64)
-        if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(np.diff(t) <= 0):
-            raise ValueError("times must be finite, non-negative and strictly increasing")
-        steps = _steps_of(t, tau, "times")
-        steps = steps if steps[0] == 0 else np.r_[0, steps]
-        if t_final is not None and not math.isclose(steps[-1] * tau, t_final):
-            raise ValueError(f"t_final={t_final} disagrees with max(times)={steps[-1] * tau}")
-    else:
-        if t_final is None or not (math.isfinite(t_final) and t_final > 0):
-            raise ValueError(f"t_final must be finite and > 0; got t_final={t_final!r}")
-        steps = sample_steps(t_final, tau, n_times)
-    if steps[-1] == 0:
-        raise ValueError("the last sample time must be > 0")
+    steps = resolve_steps(t_final, tau, n_times, times)
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     entropy = seeds.resolve_entropy(seed)
-    spec = RunSpec(
+    spec = RunSpec(  # checks engine, unraveling, noise and their combinations
         entropy=entropy, steps=tuple(int(s) for s in steps), delta=float(delta), gamma=float(gamma),
         tau=float(tau), J=float(J), engine=engine, unraveling=unraveling, noise=noise,
         entanglement=bool(entanglement),

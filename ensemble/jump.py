@@ -49,7 +49,7 @@ import numpy as np
 from . import model
 from .chebyshev import STEP_TOLERANCE, ChebyshevPropagator
 from .stepper import _check_norm
-from .trajectory import validate_scalar, validate_fields, validate_steps
+from .trajectory import validate_chain, validate_scalar, validate_steps
 
 __all__ = ["flip_probability", "flip_steps", "jump_magnetizations", "jump_from_operator"]
 
@@ -156,12 +156,9 @@ def jump_magnetizations(
     numpy.ndarray
         Shape ``(len(sample_steps), L)``, column ``j - 1`` is ``<S^z_j>``.
     """
-    fields = validate_fields(fields)
+    fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
     steps = validate_steps(sample_steps)
-    delta = validate_scalar("delta", delta)
-    gamma = validate_scalar("gamma", gamma)
     tau = validate_scalar("tau", tau, positive=True)
-    J = validate_scalar("J", J)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
     L = fields.size

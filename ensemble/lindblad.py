@@ -74,7 +74,7 @@ import scipy.sparse as sp
 
 from . import model
 from .gaussian import hopping_matrix
-from .trajectory import validate_scalar, validate_fields, validate_steps
+from .trajectory import validate_chain, validate_scalar, validate_steps
 
 __all__ = [
     "magnetization",
@@ -380,14 +380,6 @@ def _dephased_steps(Gt, P, v, damp, n_steps):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------- public API
 
 
-def _check_common(fields, delta, gamma, J):
-    fields = validate_fields(fields)
-    delta = validate_scalar("delta", delta)
-    gamma = validate_scalar("gamma", gamma)
-    J = validate_scalar("J", J)
-    return fields, delta, gamma, J
-
-
 def magnetization(fields, times, *, delta: float, gamma: float, J: float = 1.0) -> np.ndarray:
     """<S^z_j>(t) under the continuous Lindbladian the stepper unravels (coefficient gamma^2 / 2).
 
@@ -418,7 +410,7 @@ def magnetization(fields, times, *, delta: float, gamma: float, J: float = 1.0) 
     numpy.ndarray
         Shape ``(len(times), L)``; column ``j - 1`` is ``<S^z_j>``.
     """
-    fields, delta, gamma, J = _check_common(fields, delta, gamma, J)
+    fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
     times = validate_times(times)
     kappa = dephasing_rate(gamma)
     L = fields.size
@@ -455,7 +447,7 @@ def stepper_mean(
     numpy.ndarray
         Shape ``(len(sample_steps), L)``; column ``j - 1`` is ``<S^z_j>``.
     """
-    fields, delta, gamma, J = _check_common(fields, delta, gamma, J)
+    fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
     steps = validate_steps(sample_steps)
     tau = validate_scalar("tau", tau, positive=True)
     L = fields.size

@@ -68,6 +68,8 @@ class RunSpec:
             raise ValueError(f"unraveling must be one of {UNRAVELINGS}; got {self.unraveling!r}")
         if self.noise not in NOISE_MODES:
             raise ValueError(f"noise must be one of {NOISE_MODES}; got {self.noise!r}")
+        if self.engine == "gaussian" and self.delta != 0:
+            raise ValueError(f"engine='gaussian' needs delta == 0; got delta={self.delta}")
         engine = cost.resolved_engine(self.engine, self.delta)
         if self.noise == "averaged" and (self.delta != 0 or self.unraveling != "kick"):
             raise ValueError("noise='averaged' needs delta == 0 and unraveling='kick' (Gaussian correlation matrix)")

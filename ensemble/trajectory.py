@@ -13,7 +13,9 @@ import numpy as np
 
 from . import model, stepper
 
-__all__ = ["magnetization_trajectory", "ENGINES", "validate_fields", "validate_steps", "validate_scalar"]
+__all__ = [
+    "magnetization_trajectory", "ENGINES", "validate_fields", "validate_steps", "validate_scalar", "validate_chain",
+]
 
 ENGINES = ("auto", "manybody", "gaussian")
 Engine = Literal["auto", "manybody", "gaussian"]
@@ -54,6 +56,12 @@ def validate_scalar(name: str, value: float, *, positive: bool = False) -> float
     if not math.isfinite(value) or (positive and value <= 0):
         raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}; got {name}={value}")
     return value
+
+
+def validate_chain(fields, delta: float, gamma: float, J: float) -> tuple[np.ndarray, float, float, float]:
+    """Validated ``(fields, delta, gamma, J)``: an even, finite chain and finite couplings."""
+    return (validate_fields(fields), validate_scalar("delta", delta), validate_scalar("gamma", gamma),
+            validate_scalar("J", J))
 
 
 def magnetization_trajectory(
@@ -110,12 +118,9 @@ def magnetization_trajectory(
         If the state norm drifts by more than 1e-8 plus the propagator's proven truncation
         bound (2 x 1e-12 per propagation), or becomes NaN: never a silent NaN.
     """
-    fields = validate_fields(fields)
+    fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
     steps = validate_steps(sample_steps)
-    delta = validate_scalar("delta", delta)
-    gamma = validate_scalar("gamma", gamma)
     tau = validate_scalar("tau", tau, positive=True)
-    J = validate_scalar("J", J)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got engine={engine!r}")
     etas = np.asarray(etas, dtype=np.float64).ravel()
