@@ -95,6 +95,20 @@ class TestInProcess:
         assert "[grid]" in out and "W = [2.0]" in out
         assert "tasks" in out and "MiB per realization" in out and "core-hours" in out
 
+    def test_report_prints_headline_columns_unless_asked_for_all(self, capsys):
+        from pathlib import Path
+
+        from ensemble.cli import REPORT_COLUMNS
+
+        shipped = Path(__file__).resolve().parents[1] / "datasets" / "quickstart.nc"
+        header = lambda out: next(line for line in out.splitlines() if line.startswith("|"))  # noqa: E731
+        assert main(["report", str(shipped)]) == 0
+        columns = [c.strip() for c in header(capsys.readouterr().out).strip("|").split("|")]
+        assert columns == list(REPORT_COLUMNS)
+        assert main(["report", str(shipped), "--all-columns"]) == 0
+        columns = [c.strip() for c in header(capsys.readouterr().out).strip("|").split("|")]
+        assert "slope_W" in columns and "window" in columns and len(columns) > len(REPORT_COLUMNS)
+
     def test_version_and_help(self, capsys):
         with pytest.raises(SystemExit) as stop:
             main(["--version"])
