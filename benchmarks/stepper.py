@@ -8,14 +8,15 @@ run and with repeats interleaved between methods (best-of and median reported, r
 3. the production Chebyshev stepper (``ensemble.stepper``, kick fused into the kernel),
 4. the jump unraveling (``ensemble.jump``), per unit time;
 
-checks each against a dense exact reference at L = 12 (``eigh``), and prints a scaling table of
-seconds per realization (gamma = 0 run + gamma run) for t_final = 1e3 at L = 8..18.
+checks each against a dense exact reference at L = 12 (``eigh``), prints the stepper's accuracy and
+speed as its per-step tolerance changes, and a scaling table of seconds per realization
+(gamma = 0 run + gamma run) for t_final = 1e3 at L = 8..18.
 
 Usage::
 
-    python benchmarks/stepper.py                  # everything (~10 min on 2 vCPUs)
+    python benchmarks/stepper.py                  # everything (~12 min on 2 vCPUs)
     python benchmarks/stepper.py --quick          # L = 12, 14 only, short runs (~1 min)
-    python benchmarks/stepper.py --sizes 16 --no-accuracy --no-scaling
+    python benchmarks/stepper.py --sizes 16 --no-accuracy --no-tolerance --no-scaling
 
 Single-threaded on purpose (DESIGN.md, Threads): every runtime is pinned to one thread below,
 before numpy is imported.
@@ -45,9 +46,12 @@ from ensemble import chebyshev, jump, model, stepper  # noqa: E402
 TAU, W, DELTA, GAMMA, SEED = 0.05, 8.0, 1.0, 1.0, 2024
 
 
-def realization(L: int):
-    """Fields, H0, Sz table, Néel state and noise of the benchmark's fixed disorder realization."""
-    rng = np.random.default_rng([SEED, L])
+def realization(L: int, index: int = 0):
+    """Fields, H0, Sz table, Néel state and noise of the benchmark's fixed disorder realization.
+
+    ``index`` > 0 gives further fixed realizations (the tolerance section uses several).
+    """
+    rng = np.random.default_rng([SEED, L] if index == 0 else [SEED, L, index])
     fields = rng.uniform(-W, W, L)
     etas = rng.normal(0.0, np.sqrt(TAU), 200_000)
     H = model.xxz_hamiltonian(fields, delta=DELTA)
@@ -112,6 +116,16 @@ def quspin_matvecs_per_step(H) -> str:
     return f"<={prop._m_star * prop._s}" if hasattr(prop, "_m_star") else "?"
 
 
+def dense_kicked_sz(H, sz, psi0, etas) -> np.ndarray:
+    """<Sz_j> after the kicked steps, by dense exact evolution (``eigh`` of H0)."""
+    energies, V = la.eigh(H.toarray())
+    U = (V * np.exp(-1j * TAU * energies)) @ V.conj().T
+    psi = psi0.astype(np.complex128)
+    for eta in etas:
+        psi = np.exp(-1j * GAMMA * eta * sz[0]) * (U @ psi)
+    return sz @ np.abs(psi) ** 2
+
+
 def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -125,12 +139,8 @@ def accuracy(n_steps: int, t_jump: float) -> None:
     L = 12
     fields, H, sz, psi0, etas = realization(L)
     etas = etas[:n_steps]
+    exact = dense_kicked_sz(H, sz, psi0, etas)
     energies, V = la.eigh(H.toarray())
-    U = (V * np.exp(-1j * TAU * energies)) @ V.conj().T
-    psi = psi0.copy()
-    for eta in etas:
-        psi = np.exp(-1j * GAMMA * eta * sz[0]) * (U @ psi)
-    exact = sz @ np.abs(psi) ** 2
 
     prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0)
     rows = [
@@ -205,11 +215,11 @@ def per_step(sizes, repeats: int, jump_time: float) -> None:
         n_jump = int(round(jump_time / TAU))
         p = jump.flip_probability(GAMMA, TAU)
         jt = []
-        for r in range(max(1, repeats // 2)):
-            jprop.matvecs = 0
+        n_runs = max(2, repeats // 2)
+        for r in range(n_runs):
             jt.append(timed(lambda: jump.jump_from_operator(
                 jprop, sz, psi0, np.array([0, n_jump]), p=p, tau=TAU, rng=np.random.default_rng(r))))
-        jump_mv = jprop.matvecs / jump_time
+        jump_mv = jprop.matvecs / (n_runs * jump_time)  # the flips are random: average the runs
         jump_ms = min(jt) / jump_time * 1e3
         K = cprop.order(TAU)
         mv_lines.append(
@@ -219,13 +229,61 @@ def per_step(sizes, repeats: int, jump_time: float) -> None:
         )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(lines))
-    print(f"\n## Matrix-vector products and the jump unraveling (asymptotic: one run of {jump_time:g} "
-          "time units with no samples in between; best of the repeats)")
+    print(f"\n## Matrix-vector products and the jump unraveling (asymptotic: runs of {jump_time:g} "
+          "time units with no samples in between; matvecs averaged over the runs, time best of them)")
     print("| L | scipy matvecs/step | QuSpin matvecs/step | Chebyshev order K (matvecs/step) "
           "| Chebyshev matvecs/unit time | jump matvecs/unit time | jump ms/unit time (per tau) "
           "| stepper / jump time | jump s/realization at t_f = 1e4 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(mv_lines))
+
+
+def tolerance_tradeoff(tols, size: int, n_realizations: int, n_steps: int, repeats: int) -> None:
+    """Speed against accuracy of the Chebyshev stepper as its per-step tolerance changes.
+
+    Accuracy: L = 12, ``n_realizations`` disorder realizations, max_j |dSz_j| after ``n_steps``
+    steps against dense exact evolution (worst realization). Speed: L = ``size``, the plain scipy
+    loop and the stepper at every tolerance, repeats interleaved; the time per H0 application is
+    ms/step divided by the Chebyshev order K.
+    """
+    acc = {tol: [] for tol in tols}
+    orders12 = {tol: set() for tol in tols}
+    for r in range(n_realizations):
+        _, H, sz, psi0, etas = realization(12, r)
+        exact = dense_kicked_sz(H, sz, psi0, etas[:n_steps])
+        bounds = chebyshev.ChebyshevPropagator(H, sz[0] > 0).bounds
+        for tol in tols:
+            prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0, tol=tol, bounds=bounds)
+            psi = chebyshev_loop(prop, psi0.astype(np.complex128), etas[:n_steps])
+            acc[tol].append(np.abs(sz @ np.abs(psi) ** 2 - exact).max())
+            orders12[tol].add(prop.order(TAU))
+
+    _, H, sz, psi0, etas = realization(size)
+    n = max(20, int(4e5 / H.shape[0]))
+    bounds = chebyshev.ChebyshevPropagator(H, sz[0] > 0).bounds
+    props = {tol: chebyshev.ChebyshevPropagator(H, sz[0] > 0, tol=tol, bounds=bounds) for tol in tols}
+    runs = {"scipy": lambda: scipy_loop(H, sz, psi0.copy(), etas[:n])}
+    for tol, prop in props.items():
+        chebyshev_loop(prop, psi0.copy(), etas[:3])
+        runs[tol] = lambda prop=prop: chebyshev_loop(prop, psi0.copy(), etas[:n])
+    times = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, fn in runs.items():
+            times[k].append(timed(fn) / n * 1e3)
+    best = {k: min(v) for k, v in times.items()}
+
+    print(f"\n## Tolerance against speed: accuracy at L = 12 (worst of {n_realizations} realizations, "
+          f"{n_steps} steps, vs dense exact), speed at L = {size} (best of {repeats} interleaved "
+          f"repeats; scipy loop {best['scipy']:.3f} ms/step in the same run)")
+    print("| per-step tol | K at L = 12 | max abs dSz at L = 12 | K at L = " f"{size} | ms/step "
+          "| us per H0 application | scipy / Chebyshev |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for tol, prop in props.items():
+        K = prop.order(TAU)
+        k12 = sorted(orders12[tol])
+        k12 = str(k12[0]) if len(k12) == 1 else f"{k12[0]}-{k12[-1]}"
+        print(f"| {tol:g} | {k12} | {max(acc[tol]):.1e} | {K} | {best[tol]:.3f} "
+              f"| {best[tol] / K * 1e3:.0f} | {best['scipy'] / best[tol]:.1f}x |")
 
 
 def scaling(sizes, t_final: float) -> None:
@@ -267,15 +325,21 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5, help="interleaved repeats per timing")
     ap.add_argument("--accuracy-steps", type=int, default=2000)
     ap.add_argument("--jump-time", type=float, default=200.0, help="time units per jump timing")
+    ap.add_argument("--tolerances", type=float, nargs="+", default=[1e-8, 1e-9, 1e-10, 1e-11, 1e-12],
+                    help="per-step tolerances of the tolerance-against-speed table")
+    ap.add_argument("--tolerance-size", type=int, default=16, help="L for the speed columns of that table")
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--no-per-step", action="store_true")
+    ap.add_argument("--no-tolerance", action="store_true")
     ap.add_argument("--no-scaling", action="store_true")
     ap.add_argument("--quick", action="store_true",
-                    help="L = 12, 14; 3 repeats; 500 accuracy steps; scaling L = 8..14 at t_final = 100")
+                    help="L = 12, 14; 3 repeats; 500 accuracy steps; tolerance speed at L = 14; "
+                         "scaling L = 8..14 at t_final = 100")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.repeats, args.accuracy_steps, args.jump_time = [12, 14], 3, 500, 50.0
         args.scaling_sizes, args.t_final = [8, 10, 12, 14], 100.0
+        args.tolerance_size = 14
 
     import numba
     import quspin
@@ -291,6 +355,9 @@ def main(argv=None) -> None:
         accuracy(args.accuracy_steps, t_jump=min(args.t_final, 100.0))
     if not args.no_per_step:
         per_step(args.sizes, args.repeats, args.jump_time)
+    if not args.no_tolerance:
+        tolerance_tradeoff(args.tolerances, args.tolerance_size, n_realizations=6,
+                           n_steps=args.accuracy_steps, repeats=args.repeats)
     if not args.no_scaling:
         scaling(args.scaling_sizes, args.t_final)
 

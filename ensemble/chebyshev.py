@@ -385,16 +385,21 @@ class ChebyshevPropagator:
         self.matvecs += (coef.size - 1) * phases.shape[0]
         return psi
 
-    def evolve(self, psi: np.ndarray, t: float, final_phase=(1.0, 1.0)) -> np.ndarray:
+    def evolve(
+        self, psi: np.ndarray, t: float, final_phase=(1.0, 1.0), tol: float | None = None
+    ) -> np.ndarray:
         """``psi <- final_phase[bath] * exp(-i t H0) psi`` over any interval, in equal chunks.
 
         Chunks have ``t r <= CHUNK_ARGUMENT``; with n chunks each gets tolerance ``tol / n``, so
-        the whole interval has 2-norm error <= ``tol``.
+        the whole interval has 2-norm error <= ``tol`` (default: ``self.tol``).
         """
         t = float(t)
         if not (t >= 0 and math.isfinite(t)):
             raise ValueError(f"t must be finite and >= 0; got {t}")
+        tol = self.tol if tol is None else float(tol)
+        if not tol > 0:
+            raise ValueError(f"tol must be > 0; got {tol}")
         n_chunks = max(1, math.ceil(t * self.radius / CHUNK_ARGUMENT))
         phases = np.ones((n_chunks, 2), dtype=np.complex128)
         phases[-1] = final_phase
-        return self.run(psi, t / n_chunks, phases, tol=self.tol / n_chunks)
+        return self.run(psi, t / n_chunks, phases, tol=tol / n_chunks)

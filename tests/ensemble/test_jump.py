@@ -105,3 +105,53 @@ class TestAgainstExactMean:
         # The same sample rejects the paper's Eq. (2) coefficient (gamma^2 instead of gamma^2/2).
         wrong = _exact_stepper_mean(fields, steps, delta=delta, gamma=gamma, rate_factor=2.0)
         assert np.sqrt(np.mean(((mean[2:] - wrong[2:]) / se[2:]) ** 2)) > 5.0
+
+
+class TestErrorBudget:
+    """Intervals of m steps get m * tol: the stepper's budget per tau step, fewer matvecs."""
+
+    def _setup(self, L=8, seed=70):
+        fields = np.random.default_rng(seed).uniform(-5.0, 5.0, L)
+        sz = model.sz_diagonals(L)
+        H = model.xxz_hamiltonian(fields, delta=1.0)
+        return H, sz, model.neel_state(L)
+
+    def test_one_trajectory_matches_dense_with_the_same_flips(self):
+        H, sz, psi0 = self._setup()
+        prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0)
+        steps = np.array([0, 7, 150, 900, 2000])
+        p = jump.flip_probability(1.5, TAU)
+        got, n_flips = jump.jump_from_operator(prop, sz, psi0, steps, p=p, tau=TAU, rng=np.random.default_rng(3))
+        flips = jump.flip_steps(p, int(steps[-1]), np.random.default_rng(3))
+        assert n_flips == flips.size > 20
+        energies, V = la.eigh(H.toarray())
+        z1 = np.where(sz[0] > 0, 1.0, -1.0)
+        psi, now, ref = psi0.astype(np.complex128), 0, []
+        for n in np.union1d(flips, steps):
+            psi = V @ (np.exp(-1j * energies * (n - now) * TAU) * (V.conj().T @ psi))
+            now = n
+            if n in flips:
+                psi = z1 * psi
+            if n in steps:
+                ref.append(sz @ np.abs(psi) ** 2)
+        # The stepper's budget, tol per step (2-norm), bounds the error; a wrong flip gives ~1e-2.
+        assert np.abs(got - np.array(ref)).max() <= 2 * chebyshev.STEP_TOLERANCE * steps[-1]
+
+    def test_interval_orders_follow_the_per_step_budget(self):
+        H, sz, psi0 = self._setup()
+        tol = chebyshev.STEP_TOLERANCE
+        prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0, tol=tol)
+        steps = np.array([0, 3000])
+        p = jump.flip_probability(1.0, TAU)
+        jump.jump_from_operator(prop, sz, psi0, steps, p=p, tau=TAU, rng=np.random.default_rng(5))
+        flips = jump.flip_steps(p, 3000, np.random.default_rng(5))
+        waits = np.diff(np.union1d(np.concatenate([[0], flips]), steps))
+        per_step = sum(prop.order(m * TAU, min(m * tol, 1e-9)) for m in waits)
+        per_interval = sum(prop.order(m * TAU, tol) for m in waits)
+        assert prop.matvecs == per_step < per_interval
+
+    def test_evolve_rejects_a_bad_tolerance(self):
+        H, sz, psi0 = self._setup(L=4)
+        prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0)
+        with pytest.raises(ValueError, match="tol"):
+            prop.evolve(psi0.astype(np.complex128), 1.0, tol=0.0)
