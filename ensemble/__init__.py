@@ -8,9 +8,10 @@ from .threads import pin_threads
 
 pin_threads()
 
+from .combine import combine  # noqa: E402
 from .dataset import validate_dataset  # noqa: E402
 from .grid import run_grid  # noqa: E402
 from .trajectory import magnetization_trajectory  # noqa: E402
 
-__all__ = ["magnetization_trajectory", "run_grid", "validate_dataset", "pin_threads"]
+__all__ = ["combine", "magnetization_trajectory", "run_grid", "validate_dataset", "pin_threads"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Command line: ``mbl-avalanche run`` / ``report`` (also ``python -m ensemble``).
+"""Command line: ``mbl-avalanche run`` / ``combine`` / ``report`` (also ``python -m ensemble``).
 
 Errors are one line on stderr and exit status 2; an interrupted run exits with 130 after saying
 how to resume it.
@@ -22,6 +22,7 @@ examples:
   mbl-avalanche run examples/quickstart.toml -o q.nc --set grid.L=[8,10,12] --set run.seed=7 --workers 2
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --scheduler tcp://headnode:8786
   mbl-avalanche run examples/quickstart.toml -o q.nc --dry-run
+  mbl-avalanche combine part1.nc part2.nc -o all.nc
   mbl-avalanche report quickstart.nc --figures figures/
 """
 
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the resolved config and cost estimate")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     run.add_argument("--quiet", action="store_true", help="no progress line")
+
+    comb = sub.add_parser("combine", help="merge runs of one ensemble (sub-runs, allocations) into one file")
+    comb.add_argument("sources", nargs="+", help="netCDF files written by `mbl-avalanche run` (or combine)")
+    comb.add_argument("-o", "--output", required=True, help="netCDF file to write")
+    comb.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
     report = sub.add_parser("report", help="analyse a netCDF file: Markdown table and figures")
     report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run`")
@@ -150,6 +156,25 @@ def _run(args) -> int:
     return 0
 
 
+def _combine(args) -> int:
+    from . import combine
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise CLIError(f"output file {out} exists (use --overwrite to replace it)")
+    if not out.parent.is_dir():
+        raise CLIError(f"output directory {out.parent} does not exist")
+    ds = combine(args.sources)
+    ds.attrs["command"] = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    tmp = out.with_name(out.name + ".tmp")
+    ds.to_netcdf(tmp)
+    os.replace(tmp, out)
+    counts = ", ".join(f"L={L}: {n}" for L, n in zip(ds.L.values, ds.n_realizations.values))
+    print(f"wrote {out} ({len(args.sources)} sources; W = {ds.W.values.tolist()}; realizations {counts})",
+          file=sys.stderr)
+    return 0
+
+
 def _report(args) -> int:
     import xarray as xr
 
@@ -212,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "combine":
+            return _combine(args)
         return _report(args)
     except (CLIError, ValueError, ConnectionError, FileNotFoundError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
