@@ -1,0 +1,72 @@
+"""The paper-scale campaign: its sub-runs compose, and the driver plans and reduces them."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import analysis
+from analysis.reduced import per_realization_imbalance
+import ensemble
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def campaign_module():
+    spec = importlib.util.spec_from_file_location("campaign", ROOT / "examples/paper/campaign.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _grid(campaign_module, sub):
+    from ensemble import config, grid
+
+    raw = config.load_config(ROOT / campaign_module.load()["kinds"][sub["kind"]]["config"])
+    for assignment in sub["set"]:
+        config.apply_override(raw, assignment)
+    kw = config.to_run_grid_kwargs(config.resolve(raw))
+    return kw, grid.validate_grid(kw["L"], kw["W"], kw["n_realizations"])
+
+
+class TestCampaignSpec:
+    def test_sub_runs_of_a_kind_are_disjoint_and_share_everything_else(self, campaign_module):
+        campaign = campaign_module.load()
+        seen: dict[str, set] = {}
+        physics: dict[str, dict] = {}
+        for sub in campaign["subrun"]:
+            kw, (Ls, Ws, counts) = _grid(campaign_module, sub)
+            blocks = {(L, W) for L in Ls for W in Ws}
+            assert not blocks & seen.setdefault(sub["kind"], set()), sub["name"]
+            seen[sub["kind"]] |= blocks
+            rest = {k: v for k, v in kw.items() if k not in ("L", "W", "n_realizations", "n_workers")}
+            assert physics.setdefault(sub["kind"], rest) == rest, sub["name"]
+        # the paper's grid: Delta = 1, W = 2..10; front at L = 16, thresholds at L = 8..16
+        Ws = {2.0, 4.0, 6.0, 8.0, 10.0}
+        assert seen["front"] == {(16, W) for W in Ws}
+        assert seen["threshold"] == {(L, W) for L in (8, 10, 12, 14, 16) for W in Ws}
+        assert physics["threshold"]["unraveling"] == "jump" and physics["front"]["unraveling"] == "kick"
+
+    def test_plan_prints_every_sub_run(self, campaign_module, capsys):
+        campaign_module.plan(campaign_module.load())
+        out = capsys.readouterr().out
+        for sub in campaign_module.load()["subrun"]:
+            assert sub["name"] in out
+        assert "remaining:" in out
+
+
+class TestReduced:
+    def test_reduced_imbalance_is_exact_and_combines(self):
+        kw = dict(delta=1.0, t_final=5.0, n_times=6, seed=5, client="synchronous", progress=False,
+                  unraveling="jump", engine="manybody")
+        a = ensemble.run_grid(L=[4], W=[2.0], n_realizations=3, **kw)
+        b = ensemble.run_grid(L=[4], W=[6.0], n_realizations=3, **kw)
+        whole = ensemble.run_grid(L=[4], W=[2.0, 6.0], n_realizations=3, **kw)
+        red = ensemble.combine([per_realization_imbalance(a),
+                                per_realization_imbalance(b)])
+        np.testing.assert_array_equal(red.imbalance.values, analysis.imbalance(whole).values)
+        np.testing.assert_array_equal(red.field.values, whole.field.values)
+        assert "reduced" in red.attrs
