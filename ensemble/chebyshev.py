@@ -48,6 +48,7 @@ __all__ = [
     "spectral_bounds",
     "chebyshev_order",
     "chebyshev_coefficients",
+    "chebyshev_series",
     "ChebyshevPropagator",
     "STEP_TOLERANCE",
     "CHUNK_ARGUMENT",
@@ -184,14 +185,16 @@ def spectral_bounds(op: CompactOperator, method: str = "lanczos") -> tuple[float
     return max(lo - margin, g_lo), min(hi + margin, g_hi)
 
 
-@lru_cache(maxsize=4096)
-def chebyshev_order(argument: float, tol: float = STEP_TOLERANCE) -> int:
-    """Smallest K >= 2 with ``sum_{k>K} 2 |J_k(argument)| <= tol`` (argument = t * r)."""
-    a = float(argument)
+def _bessel_table(a: float, tol: float) -> np.ndarray:
+    """J_k(a) for k = 0..kmax, far enough into the tail to bracket the order for ``tol``."""
     if not (a >= 0 and math.isfinite(a)):
-        raise ValueError(f"Chebyshev argument must be finite and >= 0; got {argument}")
+        raise ValueError(f"Chebyshev argument must be finite and >= 0; got {a}")
     kmax = int(a + 12.0 * (a + 1.0) ** (1 / 3) + 40 + 2 * max(0.0, -math.log10(tol)))
-    jk = np.abs(special.jv(np.arange(kmax + 1), a))
+    return special.jv(np.arange(kmax + 1), a)
+
+
+def _order_of(table: np.ndarray, a: float, tol: float) -> int:
+    jk = np.abs(table)
     tail = 2.0 * np.cumsum(jk[::-1])[::-1]  # tail[k] = 2 sum_{k' >= k} |J_k'|
     ok = np.flatnonzero(tail[1:] <= tol)  # tail[K + 1] <= tol  <=>  cut after order K
     if ok.size == 0 or jk[-1] > tol * 1e-3:
@@ -199,12 +202,35 @@ def chebyshev_order(argument: float, tol: float = STEP_TOLERANCE) -> int:
     return max(2, int(ok[0]))
 
 
-def chebyshev_coefficients(argument: float, order: int) -> np.ndarray:
-    """``(2 - delta_k0) (-i)^k J_k(argument)`` for k = 0..order (complex128)."""
+@lru_cache(maxsize=4096)
+def chebyshev_order(argument: float, tol: float = STEP_TOLERANCE) -> int:
+    """Smallest K >= 2 with ``sum_{k>K} 2 |J_k(argument)| <= tol`` (argument = t * r)."""
+    a = float(argument)
+    return _order_of(_bessel_table(a, tol), a, tol)
+
+
+def _series(table: np.ndarray, order: int) -> np.ndarray:
     k = np.arange(order + 1)
-    c = special.jv(k, float(argument)) * (-1j) ** k
+    c = table[: order + 1] * (-1j) ** k
     c[1:] *= 2.0
     return np.ascontiguousarray(c, dtype=np.complex128)
+
+
+def chebyshev_coefficients(argument: float, order: int) -> np.ndarray:
+    """``(2 - delta_k0) (-i)^k J_k(argument)`` for k = 0..order (complex128)."""
+    return _series(special.jv(np.arange(order + 1), float(argument)), order)
+
+
+def chebyshev_series(argument: float, tol: float = STEP_TOLERANCE) -> np.ndarray:
+    """``chebyshev_coefficients(argument, chebyshev_order(argument, tol))`` from one Bessel table.
+
+    The Bessel functions are the cost of both (at small L they dominate a jump trajectory, which
+    needs a few hundred distinct interval lengths); ``special.jv`` is evaluated element by element,
+    so the shared table gives bitwise the same coefficients.
+    """
+    a = float(argument)
+    table = _bessel_table(a, tol)
+    return _series(table, _order_of(table, a, tol))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -351,7 +377,7 @@ class ChebyshevPropagator:
         coef = self._coef_cache.get(key)
         if coef is None:
             a = key[0] * self.radius
-            coef = chebyshev_coefficients(a, chebyshev_order(a, key[1]))
+            coef = chebyshev_series(a, key[1])
             if len(self._coef_cache) < 4096:
                 self._coef_cache[key] = coef
         return coef

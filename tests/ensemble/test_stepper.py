@@ -79,6 +79,14 @@ class TestKernel:
             if K > 2:  # one order less would not meet tol
                 assert 2 * np.abs(special.jv(np.arange(K, K + 400), a)).sum() > tol
 
+    @pytest.mark.parametrize("tol", [1e-9, 1e-12])
+    def test_series_from_one_bessel_table_is_bitwise_the_two_step_series(self, tol):
+        for a in (0.0, 0.3, 1.42, 40.0, 377.7, 1900.0):
+            shared = chebyshev.chebyshev_series(a, tol)
+            separate = chebyshev.chebyshev_coefficients(a, chebyshev.chebyshev_order(a, tol))
+            assert shared.dtype == separate.dtype and shared.shape == separate.shape
+            assert np.array_equal(shared.view(np.uint64), separate.view(np.uint64))
+
     def test_long_interval_against_eigh(self):
         rng, _, H, sz, _ = _chain(10, 8.0, seed=4)
         prop = chebyshev.ChebyshevPropagator(H, sz[0] > 0)
