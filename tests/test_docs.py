@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,11 @@ def _text_files() -> list[Path]:
             continue
         files.append(path)
     return files
+
+
+def _run_configs() -> list[Path]:
+    """The example run configs (a ``[model]`` table), not other TOML files such as campaign plans."""
+    return [p for p in sorted((ROOT / "examples").rglob("*.toml")) if "model" in tomllib.loads(p.read_text())]
 
 
 def _markdown_files() -> list[Path]:
@@ -92,7 +98,7 @@ class TestReferencesResolve:
                 assert anchor in self._anchors(dest), f"{md.name}: link {target!r}: no such heading"
 
     @pytest.mark.parametrize(
-        "doc", [*_markdown_files(), *sorted((ROOT / "examples").rglob("*.toml"))], ids=lambda p: str(p.relative_to(ROOT))
+        "doc", [*_markdown_files(), *_run_configs()], ids=lambda p: str(p.relative_to(ROOT))
     )
     def test_repository_paths_exist(self, doc):
         text = doc.read_text(encoding="utf-8")
@@ -149,7 +155,7 @@ _COST_LINE = re.compile(r"mbl-avalanche run (?P<cmd>[^`#|]*?)\s*(?:`\s*\|[^|]*\|
 
 def _quoted_costs() -> list[tuple[str, str, str]]:
     quoted = []
-    for doc in [README, *sorted((ROOT / "examples").rglob("*.toml"))]:
+    for doc in [README, *_run_configs()]:
         for m in _COST_LINE.finditer(doc.read_text(encoding="utf-8")):
             quoted.append((doc.relative_to(ROOT).as_posix(), m["cmd"], m["cost"]))
     return quoted
@@ -157,7 +163,7 @@ def _quoted_costs() -> list[tuple[str, str, str]]:
 
 def test_every_config_has_a_quoted_cost():
     costed = {shlex.split(cmd)[0] for _, cmd, _ in _quoted_costs()}
-    configs = {p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").rglob("*.toml")}
+    configs = {p.relative_to(ROOT).as_posix() for p in _run_configs()}
     assert costed == configs
 
 
