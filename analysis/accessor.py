@@ -18,7 +18,7 @@ from .report import report
 
 @xr.register_dataset_accessor("avalanche")
 class AvalancheAccessor:
-    """Analysis of an avalanche Dataset (schema of DESIGN.md): ``ds.avalanche.front()`` etc."""
+    """Analysis of an avalanche Dataset (schema of docs/design.md): ``ds.avalanche.front()`` etc."""
 
     def __init__(self, ds: xr.Dataset) -> None:
         self._ds = ds

@@ -1,6 +1,6 @@
 """Imbalance I(t), relative imbalance Ir(t) with paired errors, threshold time t~ (paper Sec. IV A).
 
-Conventions (DESIGN.md): S = sigma/2; site 1 is the bath site; the Néel start has
+Conventions (docs/design.md): S = sigma/2; site 1 is the bath site; the Néel start has
 ``Sz_j(0) = (-1)^(j+1)/2`` so that
 
 .. math:: I(t) = \\frac{2}{L} \\sum_{j=1}^{L} (-1)^{j+1} \\langle S^z_j(t) \\rangle, \\qquad I(0) = 1,
@@ -30,7 +30,7 @@ def imbalance(ds: xr.Dataset) -> xr.DataArray:
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of DESIGN.md.
+        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of docs/design.md.
 
     Returns
     -------
@@ -98,7 +98,7 @@ def relative_imbalance(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md).
+        Dataset with ``sz`` (schema of docs/design.md).
     error
         ``"jackknife"`` (default): delete-one jackknife over realizations applied to the *pair*
         (I0_r, Ig_r) of each realization r; it keeps the covariance between gamma = 0 and gamma,

@@ -72,7 +72,7 @@ def report(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md).
+        Dataset with ``sz`` (schema of docs/design.md).
     r_th
         Threshold of the relative imbalance for t~.
     window

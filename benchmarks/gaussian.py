@@ -5,7 +5,7 @@
 
 For L = 100 and 200 (W = 3, gamma = 1, tau = 0.05) it times one kicked realization of
 ``ensemble.gaussian.gaussian_magnetizations`` (eigendecomposition, all steps, the samples and their
-orthonormality checks) and the plain loop of the issue: ``U = expm(-i tau Q)`` once, then per step
+orthonormality checks) and the plain loop: ``U = expm(-i tau Q)`` once, then per step
 ``W = U @ W`` and the kick as the row-0 scaling ``W[0] *= exp(-i eta gamma)`` (K applied as a row
 scaling, cheaper than a dense ``K @``, so the ratio is conservative). The plain loop is timed on
 ``--plain-steps`` steps and scaled per step to ``--steps`` (said in the output). Measurements are

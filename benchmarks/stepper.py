@@ -1,4 +1,4 @@
-"""Ratio benchmark of the many-body propagators (issue 7; also issue 2's closing note).
+"""Ratio benchmark of the many-body propagators (scipy loop, QuSpin, Chebyshev, jumps).
 
 Times, on the same disorder realization (W = 8, Delta = 1, gamma = 1, tau = 0.05, seed fixed), in one
 run and with repeats interleaved between methods (best-of and median reported, ratios printed):
@@ -18,7 +18,7 @@ Usage::
     python benchmarks/stepper.py --quick          # L = 12, 14 only, short runs (~1 min)
     python benchmarks/stepper.py --sizes 16 --no-accuracy --no-tolerance --no-scaling
 
-Single-threaded on purpose (DESIGN.md, Threads): every runtime is pinned to one thread below,
+Single-threaded on purpose (docs/design.md, Threads): every runtime is pinned to one thread below,
 before numpy is imported.
 """
 

@@ -1,6 +1,6 @@
 """Quantum-trajectory simulations of a disordered XXZ chain with a T = infinity bath on site 1.
 
-Conventions (DESIGN.md): sites j = 1..L, site 1 is the bath site; S = sigma/2; J = 1 sets the
+Conventions (docs/design.md): sites j = 1..L, site 1 is the bath site; S = sigma/2; J = 1 sets the
 energy unit; times are ``step * tau``; the Néel start has site 1 up.
 """
 

@@ -24,7 +24,7 @@ values depending on whether the bath spin (paper site 1) is up or down. That cov
 kick ``exp(-i eta gamma S^z_1)`` (paper Eq. 4), the global phase ``exp(-i t c)``, and the Z1 flip of
 the jump unraveling (:mod:`ensemble.jump`), all fused into the last Chebyshev pass.
 
-Threads (DESIGN.md): the kernel is compiled with ``nogil=True`` and no ``parallel=True``; it runs on
+Threads (docs/design.md): the kernel is compiled with ``nogil=True`` and no ``parallel=True``; it runs on
 the calling thread only. It is compiled once per machine (``cache=True``) for exactly one signature;
 :func:`_as_kernel_args` casts every argument so no second signature is ever compiled.
 """
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Default bound on the 2-norm error of one propagation (one tau step, or one long interval).
-#: Issue 7 asks for <= 1e-10 per step; the truncation error is systematic and adds up linearly
+#: The original specification asked for <= 1e-10 per step; the truncation error is systematic and adds up linearly
 #: over steps (measured at L = 12, W = 8: 2e-8 in Sz after 2000 steps at 1e-10, above the 1e-8
 #: target, and the norm drift of a 1e5-step run would trip the 1e-8 norm check). At 1e-12 the same
 #: run is off by 6e-11, for two more Chebyshev orders (~18 % more work per step at L = 16).

@@ -1,4 +1,4 @@
-"""The ensemble Dataset of DESIGN.md: construction, provenance attributes and validation.
+"""The ensemble Dataset of docs/design.md: construction, provenance attributes and validation.
 
 ============  ==========================================  =======================================
 name          dims                                        meaning

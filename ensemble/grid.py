@@ -234,7 +234,7 @@ def run_grid(
     n_workers : int, optional
         Worker processes of the default local cluster.
     omp_threads : int
-        Numeric threads per local worker (default 1, see DESIGN.md "Threads").
+        Numeric threads per local worker (default 1, see docs/design.md "Threads").
     checkpoint : path, optional
         Directory for per-batch part files; a rerun computes only what is missing.
     batch_size : int, optional

@@ -1,4 +1,4 @@
-"""Exact jump unraveling of the noise-averaged kicked stepper (opt-in; issue 7).
+"""Exact jump unraveling of the noise-averaged kicked stepper (opt-in).
 
 Averaged over ``eta ~ N(0, tau)``, the kick ``exp(-i eta gamma S^z_1)`` of paper Eq. (4) multiplies
 every coherence between bath-up and bath-down components by ``exp(-gamma^2 tau / 2)`` and leaves the
@@ -40,7 +40,7 @@ record ``unraveling="jump"``.
 
 Randomness: the waiting times are drawn one at a time from the given generator, in order, so the
 flip sequence does not depend on the sample times and extending t_final extends the same
-trajectory (DESIGN.md, Randomness). gamma = 0 draws nothing.
+trajectory (docs/design.md, Randomness). gamma = 0 draws nothing.
 """
 
 from __future__ import annotations

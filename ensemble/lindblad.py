@@ -23,7 +23,7 @@ since ``[S^z_1, [S^z_1, rho]]_ab = (s_a - s_b)^2 rho_ab`` and
 ``exp(-i eta gamma S^z_1) rho exp(i eta gamma S^z_1)`` is
 ``-(eta^2 gamma^2 / 2) [S^z_1, [S^z_1, rho]]``, and ``<eta^2> = tau``. The paper's Eq. (2) (and
 its Appendix A) write the coefficient as gamma^2; the trajectories obey gamma^2 / 2, and that is
-what every comparison in this project uses (DESIGN.md). The literal gamma^2 is the same equation
+what every comparison in this project uses (docs/design.md). The literal gamma^2 is the same equation
 with gamma -> sqrt(2) gamma.
 
 Two solvers, chosen by ``delta`` as in :func:`ensemble.magnetization_trajectory`:

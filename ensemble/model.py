@@ -9,7 +9,7 @@
 
 with open ends. Energies are in units of J (J = 1 by default), times in units of 1/J.
 
-Site convention (DESIGN.md): paper site j = 1..L is QuSpin site j - 1. QuSpin's spin basis puts
+Site convention (docs/design.md): paper site j = 1..L is QuSpin site j - 1. QuSpin's spin basis puts
 its site 0 in the most significant bit of a state's integer, so nothing here ever relies on the
 basis *index* of a configuration: site-resolved quantities come from :func:`sz_diagonals`, whose
 row j - 1 belongs to paper site j (site 1 is the bath site).

@@ -1,4 +1,4 @@
-"""Random streams keyed by what a realization *is*, never by call order (DESIGN.md, Randomness).
+"""Random streams keyed by what a realization *is*, never by call order (docs/design.md, Randomness).
 
 Realization r at grid point (L, W) draws from two independent ``numpy.random.SeedSequence``
 children of the root entropy:

@@ -1,4 +1,4 @@
-"""One numeric thread per process (DESIGN.md, Threads).
+"""One numeric thread per process (docs/design.md, Threads).
 
 QuSpin's libgomp, numba's threading layer and OpenBLAS each start their own thread pool; on small
 virtual machines (2 vCPUs) several of them in one process fight over the cores and run up to 100x

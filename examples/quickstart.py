@@ -1,6 +1,6 @@
 """The quickstart through the Python API: run a small grid, save it, analyse it.
 
-Run: ``python examples/quickstart.py`` (about a minute on 2 cores). Watch the Dask dashboard at
+Run: ``python examples/quickstart.py`` (about half a minute on 2 cores). Watch the Dask dashboard at
 the printed link while it runs.
 """
 

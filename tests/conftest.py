@@ -1,4 +1,4 @@
-"""Test configuration: one numeric thread per process (DESIGN.md, Threads).
+"""Test configuration: one numeric thread per process (docs/design.md, Threads).
 
 The variables are set before any numerics is imported, unless the user set them.
 """

@@ -1,6 +1,6 @@
 """Reduce the paper-reproduction runs to the numbers, tables and figures the README shows.
 
-Run after the commands in ``examples/paper/README.md``::
+Run after the commands in the README's "Results" section (also in each config's header)::
 
     python examples/paper/reduce.py --results results --out docs/results --figures docs/figures
 
@@ -177,14 +177,32 @@ def main() -> None:
         md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
         md.append("1/A for fit windows [t_min, t_max] and both orders (abs: |.| per realization, then the mean, "
                   "the default; mean: |mean - mean|). All runs and L: `docs/results/sensitivity.csv`.\n")
-        shown = table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])].copy()
-        shown["fit"] = [f"{'abs' if o == 'abs-then-mean' else 'mean'} [{a:g}, {b:g}]"
-                        for o, a, b in zip(shown.order, shown.t_min, shown.t_max)]
-        pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="inv_A", sort=False).sort_index()
-        md.append(pivot.round(2).to_markdown())
+        md.append(sensitivity_markdown(table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])]))
         md.append("")
     (args.out / "results.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
+
+
+def sensitivity_markdown(table: pd.DataFrame) -> str:
+    """The sensitivity table: one row per (run, L, W), one column per (order, window), 1/A ± error.
+
+    A fit whose slope A is within two standard errors of 0 (|1/A| < 2 err(1/A), since
+    err(1/A) / |1/A| = err(A) / |A|) has no meaningful 1/A: a flat h(t) on a short window gives any
+    value, of either sign. Such cells read "A ≈ 0" instead of a number.
+    """
+    rows: dict[str, dict[str, str]] = {}
+    columns: list[str] = []
+    for r in table.sort_values(["run", "L", "W"], kind="stable").itertuples():
+        kind = "Anderson" if r.run.startswith("anderson") else "interacting"
+        row = rows.setdefault(f"{kind}, L = {r.L}, W = {r.W:g}", {})
+        column = f"{'abs' if r.order == 'abs-then-mean' else 'mean'} [{r.t_min:g}, {r.t_max:g}]"
+        if column not in columns:
+            columns.append(column)
+        row[column] = "A ≈ 0" if abs(r.inv_A) < 2 * r.inv_A_err else f"{r.inv_A:.2f} ± {r.inv_A_err:.2f}"
+    lines = ["| chain, L, W | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(row.get(c, "") for c in columns) + " |" for name, row in rows.items()]
+    lines.append('\n"A ≈ 0": the slope A is within two standard errors of 0 on that window, so 1/A is undefined.')
+    return "\n".join(lines)
 
 
 def _crossing(W: np.ndarray, y: np.ndarray, level: float) -> float:

@@ -1,4 +1,4 @@
-"""Thread hygiene: one numeric thread per process unless asked (DESIGN.md, Threads)."""
+"""Thread hygiene: one numeric thread per process unless asked (docs/design.md, Threads)."""
 
 import os
 
