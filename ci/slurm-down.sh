@@ -8,18 +8,13 @@ dir=${1:?usage: ci/slurm-down.sh DIR}
 [ -d "$dir" ] || exit 0
 export SLURM_CONF=$dir/slurm.conf
 
-stop() {  # stop PIDFILE NAME: SIGTERM the process named NAME recorded in PIDFILE, SIGKILL after 10 s
-    local pidfile=$1 name=$2 pid
-    [ -s "$pidfile" ] || return 0
+pids=()
+for name in slurmd slurmctld munged; do  # only the processes recorded in DIR, and only by that name
+    pidfile=$dir/$name.pid
+    [ -s "$pidfile" ] || continue
     pid=$(cat "$pidfile")
-    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
-        [ -e "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null
-    fi
-    rm -f "$pidfile"
-}
-
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && pids+=("$pid")
+done
 if [ -s "$dir/slurmctld.pid" ] && [ -f "$SLURM_CONF" ]; then
     scancel --full --user "$(id -un)" 2>/dev/null
     for _ in $(seq 100); do
@@ -27,6 +22,14 @@ if [ -s "$dir/slurmctld.pid" ] && [ -f "$SLURM_CONF" ]; then
         sleep 0.2
     done
 fi
-stop "$dir/slurmd.pid" slurmd
-stop "$dir/slurmctld.pid" slurmctld
-stop "$dir/munged.pid" munged
+# all three at once (each takes 1-2 s to shut down); SIGKILL whatever is left after 10 s
+[ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
+for _ in $(seq 100); do
+    alive=()
+    for pid in "${pids[@]}"; do [ -e "/proc/$pid" ] && alive+=("$pid"); done
+    [ ${#alive[@]} -eq 0 ] && break
+    sleep 0.1
+done
+[ ${#alive[@]} -gt 0 ] && kill -KILL "${alive[@]}" 2>/dev/null
+rm -f "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"
+exit 0
