@@ -190,10 +190,19 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
         ----------
         omp_threads : int
             Numeric threads per worker process, exported at the top of the job script.
+
+        Raises
+        ------
+        ValueError
+            If ``cores`` or ``memory`` is neither given nor in dask's configuration.
         """
         import dask
 
         kwargs = {name: getattr(self, name) for name in JOB_KEYS if getattr(self, name) is not None}
+        for name in ("cores", "memory"):
+            if name not in kwargs and dask.config.get(f"jobqueue.{self.kind}.{name}", None) is None:
+                raise ValueError(f"cluster.{name} is required for kind = {self.kind!r} "
+                                 f"(or set jobqueue.{self.kind}.{name} in dask's configuration)")
         for name in ("job_script_prologue", "job_extra_directives", "worker_extra_args"):
             if name in kwargs:
                 kwargs[name] = list(kwargs[name])
@@ -291,15 +300,18 @@ def keep_jobs(cluster, jobs: int, *, interval: float = RESUBMIT_INTERVAL, verbos
     from tornado.ioloop import PeriodicCallback
 
     _positive_int("jobs", jobs)
-    known: dict[str, str | None] = {}
+    known: dict[str, str] = {}
+    stopped = False
 
     def check() -> None:
-        current = {name: getattr(job, "job_id", None) for name, job in cluster.workers.items()}
-        for name, job_id in current.items():
-            lost = known.get(name)
-            if verbose and job_id is not None and lost is not None and job_id != lost:
-                print(f"batch job {lost} ({name}) was lost; job {job_id} replaces it", file=sys.stderr)
-        known.update((name, job_id) for name, job_id in current.items() if job_id is not None)
+        if stopped:
+            return
+        current = {name: job.job_id for name, job in cluster.workers.items() if getattr(job, "job_id", None)}
+        for name, job_id in known.items():
+            if verbose and current.get(name) != job_id:
+                print(f"batch job {job_id} ({name}) was lost; submitting a replacement", file=sys.stderr)
+        known.clear()
+        known.update(current)
         cluster.scale(jobs=jobs)
 
     callback = PeriodicCallback(check, interval * 1000)
@@ -307,6 +319,7 @@ def keep_jobs(cluster, jobs: int, *, interval: float = RESUBMIT_INTERVAL, verbos
     try:
         yield
     finally:
+        stopped = True
         cluster.loop.add_callback(callback.stop)
 
 
