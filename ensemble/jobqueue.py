@@ -37,7 +37,7 @@ import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .threads import THREAD_VARIABLES
@@ -139,7 +139,7 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
     local_directory: str | None = None
     log_directory: str | None = None
     python: str | None = None
-    scheduler_options: Mapping[str, Any] | None = field(default=None)
+    scheduler_options: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

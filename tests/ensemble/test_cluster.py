@@ -176,6 +176,14 @@ class TestJobScript:
         assert err == ("mbl-avalanche: error: cluster.kind = \"pbs\" needs dask-jobqueue: "
                        "pip install 'mbl-avalanche[cluster]'")
 
+    def test_cluster_flags_land_in_the_config(self, tmp_path, capsys):
+        (tmp_path / "run.toml").write_text(TOML)
+        assert main(["run", str(tmp_path / "run.toml"), "-o", str(tmp_path / "o.nc"), "--dry-run", "--tls"]) == 0
+        assert "[cluster]\nkind = \"local\"\naddress = \"\"\ntls = true\n" in capsys.readouterr().out
+        assert main(["run", str(tmp_path / "run.toml"), "-o", str(tmp_path / "o.nc"), "--dry-run", "--cluster",
+                     "slurm", "--jobs", "0"]) == 2
+        assert capsys.readouterr().err == "mbl-avalanche: error: cluster.jobs must be an integer >= 1; got 0\n"
+
     def test_unknown_cluster_key_is_refused(self, tmp_path, capsys):
         (tmp_path / "run.toml").write_text(TOML + '[cluster]\nkind = "slurm"\ncpus = 4\n')
         assert main(["run", str(tmp_path / "run.toml"), "-o", str(tmp_path / "o.nc"), "--dry-run"]) == 2
@@ -188,9 +196,9 @@ def test_a_lost_job_is_resubmitted(capfd):
     from distributed import Client
 
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "0.5s"}):
-        with local.LocalCluster(cores=1, processes=1, memory="1GB", death_timeout=10,
-                                        worker_extra_args=["--host", "127.0.0.1"],
-                                        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}) as batch, \
+        loopback = dict(worker_extra_args=["--host", "127.0.0.1"],
+                        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})
+        with local.LocalCluster(cores=1, processes=1, memory="1GB", death_timeout=10, **loopback) as batch, \
                 Client(batch) as client, jobqueue.keep_jobs(batch, 1, interval=0.5):
             batch.scale(jobs=1)
             client.wait_for_workers(1, timeout=60)
