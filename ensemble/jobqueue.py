@@ -114,9 +114,10 @@ class ClusterConfig:
     cores, processes, memory, walltime, queue, account, job_script_prologue, job_extra_directives, \
 worker_extra_args, death_timeout, local_directory, log_directory, python
         Passed to the dask-jobqueue cluster when given; left out, they come from dask's
-        configuration (``jobqueue.<kind>.*``). ``processes`` defaults to ``cores``: one
-        single-threaded worker process per core (DESIGN.md, Threads). The job script exports
-        the numeric thread variables (``omp_threads``) before ``job_script_prologue``.
+        configuration (``jobqueue.<kind>.*``). ``account`` is SGE's project (``-P``).
+        ``processes`` defaults to ``cores``: one single-threaded worker process per core (see
+        :mod:`ensemble.threads`). The job script exports the numeric thread variables
+        (``omp_threads``) before ``job_script_prologue``.
     scheduler_options : mapping, optional
         Options of the scheduler that runs in this process (e.g. ``{"host": "10.0.0.1",
         "dashboard_address": ":8787"}``).
@@ -212,6 +213,8 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
                 kwargs["processes"] = cores  # single-threaded workers, not dask-jobqueue's sqrt(cores)
         user = kwargs.get("job_script_prologue", dask.config.get(f"jobqueue.{self.kind}.job-script-prologue", []))
         kwargs["job_script_prologue"] = [f"export {var}={omp_threads}" for var in THREAD_VARIABLES] + list(user or [])
+        if self.kind == "sge" and "account" in kwargs:
+            kwargs["project"] = kwargs.pop("account")  # SGE's -P: dask-jobqueue calls it project there
         if self.scheduler_options is not None:
             kwargs["scheduler_options"] = dict(self.scheduler_options)
         return kwargs

@@ -149,6 +149,16 @@ class TestJobScript:
         assert script.index("export OMP_NUM_THREADS=1") < script.index("module load python") < script.index(
             "distributed.cli.dask_worker")
 
+    @pytest.mark.parametrize("kind, directive", [("slurm", "#SBATCH -A mbl"), ("pbs", "#PBS -A mbl"),
+                                                 ("sge", "#$ -P mbl")])
+    def test_every_batch_kind_takes_every_key(self, kind, directive):
+        settings = dict(cores=2, processes=2, memory="2GB", walltime="01:00:00", queue="q", account="mbl",
+                        job_script_prologue=["true"], job_extra_directives=[], worker_extra_args=[],
+                        death_timeout=30, local_directory="/tmp", log_directory="logs", python=sys.executable)
+        assert set(settings) == set(jobqueue.JOB_KEYS)
+        script = jobqueue.job_script(jobqueue.ClusterConfig(kind=kind, **settings))
+        assert directive in script and "--death-timeout 30" in script and "--local-directory /tmp" in script
+
     def test_dry_run_prints_the_job_script_and_submits_nothing(self, tmp_path, monkeypatch, capsys):
         (tmp_path / "run.toml").write_text(TOML)
         fake = tmp_path / "bin"
