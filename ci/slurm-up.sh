@@ -30,6 +30,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     chown munge:munge /etc/munge/munge.key
     chmod 0400 /etc/munge/munge.key
     install -d -o munge -g munge -m 0755 /run/munge
+    rm -f /run/munge/munged.pid   # stale: no munged answers
     runuser -u munge -- /usr/sbin/munged
     for _ in $(seq 50); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
     cp /run/munge/munged.pid "$dir/munged.pid"   # slurm-down stops it because we started it
