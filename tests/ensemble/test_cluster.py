@@ -151,10 +151,10 @@ class TestJobScript:
 
     @pytest.mark.parametrize("kind, directive", [("slurm", "#SBATCH -A mbl"), ("pbs", "#PBS -A mbl"),
                                                  ("sge", "#$ -P mbl")])
-    def test_every_batch_kind_takes_every_key(self, kind, directive):
+    def test_every_batch_kind_takes_every_key(self, kind, directive, tmp_path):
         settings = dict(cores=2, processes=2, memory="2GB", walltime="01:00:00", queue="q", account="mbl",
                         job_script_prologue=["true"], job_extra_directives=[], worker_extra_args=[],
-                        death_timeout=30, local_directory="/tmp", log_directory="logs", python=sys.executable)
+                        death_timeout=30, local_directory="/tmp", log_directory=str(tmp_path), python=sys.executable)
         assert set(settings) == set(jobqueue.JOB_KEYS)
         script = jobqueue.job_script(jobqueue.ClusterConfig(kind=kind, **settings))
         assert directive in script and "--death-timeout 30" in script and "--local-directory /tmp" in script
