@@ -37,7 +37,7 @@ import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from .threads import THREAD_VARIABLES
@@ -159,7 +159,8 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
             and math.isfinite(self.death_timeout) and self.death_timeout > 0
         ):
             raise ValueError(f"cluster.death_timeout must be a number of seconds > 0; got {self.death_timeout!r}")
-        for name in ("memory", "walltime", "queue", "account", "local_directory", "log_directory", "python"):
+        for name in ("address", "memory", "walltime", "queue", "account", "local_directory", "log_directory",
+                     "python"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"cluster.{name} must be a string; got {value!r}")
@@ -172,8 +173,7 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
         if self.tls and self.kind != "local":
             raise ValueError(f'cluster.tls applies to cluster.kind = "local" only; kind is {self.kind!r}')
         if self.kind not in BATCH_KINDS:
-            given = [f.name for f in fields(self) if f.name in (*JOB_KEYS, "scheduler_options")
-                     and getattr(self, f.name) is not None]
+            given = [name for name in (*JOB_KEYS, "scheduler_options") if getattr(self, name) is not None]
             if given or self.jobs != 1:
                 name = given[0] if given else "jobs"
                 raise ValueError(f"cluster.{name} applies to the batch kinds ({', '.join(BATCH_KINDS)}) only; "
