@@ -159,6 +159,15 @@ class TestJobScript:
         script = jobqueue.job_script(jobqueue.ClusterConfig(kind=kind, **settings))
         assert directive in script and "--death-timeout 30" in script and "--local-directory /tmp" in script
 
+    def test_the_printed_script_is_the_clusters_own(self):
+        from dask_jobqueue import SLURMCluster
+
+        config = jobqueue.ClusterConfig(kind="slurm", cores=2, memory="2GB", queue="q",
+                                        scheduler_options={"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})
+        with SLURMCluster(**config.job_kwargs()) as batch:  # starts a scheduler, submits nothing
+            real = batch.job_script().replace(batch.scheduler.address, "tcp://<insert-scheduler-address-here>:8786")
+        assert jobqueue.job_script(config) == real
+
     def test_dry_run_prints_the_job_script_and_submits_nothing(self, tmp_path, monkeypatch, capsys):
         (tmp_path / "run.toml").write_text(TOML)
         fake = tmp_path / "bin"
