@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .jobqueue import KINDS
 from .threads import pin_threads
 
 EXAMPLES = """\
@@ -23,6 +24,7 @@ examples:
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --scheduler tcp://headnode:8786
   mbl-avalanche run examples/quickstart.toml -o q.nc --dry-run
   mbl-avalanche combine part1.nc part2.nc -o all.nc
+  mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --cluster slurm --jobs 10 --set 'cluster.walltime="02:00:00"'
   mbl-avalanche report quickstart.nc --figures figures/
 """
 
@@ -59,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
     where.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster")
+    run.add_argument("--cluster", choices=KINDS,
+                     help="cluster.kind: where the workers come from (batch settings: --set cluster.KEY=...)")
+    run.add_argument("--jobs", type=int, metavar="N", help="cluster.jobs: batch jobs to keep running")
+    run.add_argument("--tls", action="store_true", help="cluster.tls: TLS with temporary credentials (local cluster)")
     run.add_argument("--checkpoint", metavar="DIR",
                      help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success)")
     run.add_argument("--dry-run", action="store_true", help="print the resolved config and cost estimate")
@@ -93,6 +99,9 @@ def _resolved_config(args) -> dict:
         if args.workers < 1:
             raise CLIError(f"--workers must be >= 1; got {args.workers}")
         cfg["run"]["workers"] = args.workers
+    for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls or None)):
+        if value is not None:
+            cfg["cluster"][key] = value
     return cfg
 
 
@@ -121,21 +130,26 @@ def _dry_run(cfg: dict, kwargs: dict) -> None:
 
 
 def _run(args) -> int:
-    from . import config, run_grid
+    from . import config, jobqueue, run_grid
 
     cfg = _resolved_config(args)
     kwargs = config.to_run_grid_kwargs(cfg)
+    cluster = jobqueue.from_config(cfg)
     if args.dry_run:
         _dry_run(cfg, kwargs)
+        if cluster is not None and cluster.is_batch:
+            print(f"# job script ({cluster.jobs} jobs, nothing submitted)")
+            print(jobqueue.job_script(cluster, kwargs["omp_threads"]))
         return 0
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise CLIError(f"output file {out} exists (use --overwrite to replace it)")
     if not out.parent.is_dir():
         raise CLIError(f"output directory {out.parent} does not exist")
-    if cfg["run"]["scheduler"]:
-        kwargs["client"] = cfg["run"]["scheduler"]
-        kwargs.pop("n_workers", None)
+    if cluster is not None:
+        kwargs["client"] = cluster
+        if cluster.kind != "local":
+            kwargs.pop("n_workers", None)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".checkpoint")
     try:
         ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
@@ -240,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "combine":
             return _combine(args)
         return _report(args)
-    except (CLIError, ValueError, ConnectionError, FileNotFoundError, OSError) as exc:
+    except (CLIError, ValueError, ConnectionError, FileNotFoundError, OSError, ImportError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"mbl-avalanche: error: {message}", file=sys.stderr)
         return 2

@@ -8,6 +8,15 @@
 * ``client=<distributed.Client>``: use it as it is and leave it open.
 * ``client="synchronous"`` (or ``dask.config.set(scheduler="synchronous")``): no cluster, tasks run
   one after the other in this process: the same numbers, for debugging.
+* ``client=ClusterConfig(...)`` (:mod:`ensemble.jobqueue`, the TOML ``[cluster]`` table): a local
+  cluster (optionally with TLS), a scheduler address, or a dask-jobqueue batch cluster (SLURM, PBS,
+  SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
+
+Security: the plain local cluster accepts any connection to its 127.0.0.1 port, and a Dask
+client can run arbitrary code on the workers, so on a host shared with other users (a login node)
+any of them could act as you. ``ClusterConfig(kind="local", tls=True)`` (``--tls``) encrypts and
+authenticates every connection with credentials that exist only in this process's memory
+(``distributed.security.Security.temporary()``): a client without them cannot connect.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from contextlib import contextmanager
 
 import dask
 
+from .jobqueue import ClusterConfig, open_cluster
 from .threads import THREAD_VARIABLES
 
 __all__ = ["connect", "SYNCHRONOUS"]
@@ -44,7 +54,7 @@ def connect(
 
     Parameters
     ----------
-    client : None, str or distributed.Client
+    client : None, str, ClusterConfig or distributed.Client
         See the module docstring.
     n_workers : int, optional
         Worker processes of the default local cluster (default: the CPU count).
@@ -60,15 +70,29 @@ def connect(
     ------
     ConnectionError
         If a scheduler address cannot be reached.
+    ImportError
+        If a batch cluster or TLS is asked for without the ``[cluster]`` extra.
     """
     if _wants_synchronous(client):
         yield None
         return
     from distributed import Client, LocalCluster
 
+    if omp_threads < 1:
+        raise ValueError(f"omp_threads must be >= 1; got {omp_threads}")
+
     if isinstance(client, Client):
         yield client
         return
+    security = None
+    if isinstance(client, ClusterConfig):
+        if client.is_batch:
+            with open_cluster(client, omp_threads=omp_threads, verbose=verbose) as cluster, Client(cluster) as own:
+                yield own
+            return
+        if client.tls:
+            security = _temporary_security()
+        client = client.address or None
     if isinstance(client, str):
         try:
             own = Client(client, timeout="10s")
@@ -82,9 +106,8 @@ def connect(
             own.close()
         return
     if client is not None:
-        raise ValueError(f"client must be None, an address string or a distributed.Client; got {client!r}")
-    if omp_threads < 1:
-        raise ValueError(f"omp_threads must be >= 1; got {omp_threads}")
+        raise ValueError(f"client must be None, an address string, a ClusterConfig or a distributed.Client; "
+                         f"got {client!r}")
     threads = str(omp_threads)
     env = {var: threads for var in THREAD_VARIABLES}
     cluster = LocalCluster(
@@ -94,6 +117,7 @@ def connect(
         host="127.0.0.1",
         dashboard_address="127.0.0.1:0" if dashboard else None,
         env=env,
+        security=security,
     )
     own = Client(cluster)
     try:
@@ -103,3 +127,13 @@ def connect(
     finally:
         own.close()
         cluster.close()
+
+
+def _temporary_security():
+    """TLS credentials that exist only in this process (``Security.temporary()``)."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        raise ImportError("cluster.tls needs the cryptography package: pip install 'mbl-avalanche[cluster]'") from None

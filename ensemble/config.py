@@ -26,6 +26,9 @@
     omp_threads = 1
     batch_size = 0       # 0: automatic
 
+    [cluster]            # optional: where the workers come from (ensemble.jobqueue.ClusterConfig)
+    kind = "local"       # "address" | "slurm" | "pbs" | "sge"; batch settings: jobs, cores, memory, ...
+
 Unknown tables or keys are errors naming the key. ``--set table.key=value`` overrides parse the
 value as a TOML literal (never ``eval``).
 """
@@ -36,6 +39,8 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from .jobqueue import CONFIG_SCHEMA as _CLUSTER_SCHEMA
 
 __all__ = ["SCHEMA", "load_config", "apply_override", "resolve", "to_run_grid_kwargs", "dumps"]
 
@@ -68,6 +73,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "omp_threads": ((int,), 1),
         "batch_size": ((int,), 0),
     },
+    "cluster": _CLUSTER_SCHEMA,
 }
 
 

@@ -228,9 +228,11 @@ def run_grid(
     entanglement : bool
         Also store ``entanglement(L, W, gamma, realization, time)``, the half-chain entanglement
         entropy (nats) of each trajectory (free-fermion engine, Delta = 0, only).
-    client : None, str or distributed.Client
+    client : None, str, ensemble.jobqueue.ClusterConfig or distributed.Client
         Where to run (:mod:`ensemble.cluster`): None starts a local cluster with the dashboard on
-        127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process.
+        127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process; a
+        ``ClusterConfig`` starts a TLS-secured local cluster or a batch-queue cluster (SLURM, PBS,
+        SGE through dask-jobqueue) whose lost jobs are resubmitted.
     n_workers : int, optional
         Worker processes of the default local cluster.
     omp_threads : int
