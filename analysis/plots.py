@@ -137,15 +137,16 @@ def fig2_imbalance(ri: xr.Dataset, *, L: int | None = None, W: Sequence[float] |
         _band(ax, t, s["Ir"].values, lo, hi, label=r"$I_r = (I_0 - I_\gamma)/I_0$")
         if r_th is not None:
             ax.axhline(r_th, color="k", ls=":", lw=1)
-            ax.text(0.02, r_th, rf"$r_{{th}} = {r_th:g}$", transform=ax.get_yaxis_transform(),
-                    va="bottom", ha="left", fontsize="small")
+            ax.text(0.98, r_th, rf"$r_{{th}} = {r_th:g}$", transform=ax.get_yaxis_transform(),
+                    va="top", ha="right", fontsize="small")
         ax.set_xscale("log")
         ax.set_xlabel(T_LABEL)
         ax.set_title(f"({'ab'[n] if n < 2 else n + 1}) L = {L}, W = {w:g}", fontsize="medium")
         ax.axhline(0.0, color="0.7", linewidth=0.8)
     axes[0].set_ylabel(r"imbalance $I_0$, $I_\gamma$; relative imbalance $I_r$")
     title = "bands: ± s.e." + ("" if conf is None else f"; $I_r$: {conf} interval (resampled)")
-    axes[0].legend(fontsize="small", loc="center left", title=title, title_fontsize="x-small")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize="small",
+               title=title, title_fontsize="x-small")
     return fig
 
 
@@ -291,7 +292,7 @@ def fig4_front(fr: xr.Dataset, ff: xr.Dataset | None = None, *, L: int | None = 
     top = max(finite_top, TWO_LN4) * 1.15
     _interval_bars(ins, Ws, iA, lo, hi, top, "C0", "o", log=False)
     ins.axhline(TWO_LN4, color="k", ls=":", lw=1)
-    ins.text(0.04, TWO_LN4, r"$2\ln 4$", transform=ins.get_yaxis_transform(), va="bottom", ha="left",
+    ins.text(0.97, TWO_LN4, r"$2\ln 4$", transform=ins.get_yaxis_transform(), va="bottom", ha="right",
              fontsize="small")
     ins.set_ylim(bottom=min(0.0, float(np.nanmin(lo)) if np.isfinite(lo).any() else 0.0), top=top * 1.2)
     _ticks_on(ins, Ws)
