@@ -83,22 +83,20 @@ def set_attrs(da: xr.DataArray, long_name: str, units: str = "1", **extra: objec
 
 def check_fraction(value: object, name: str) -> float:
     """``value`` as a float strictly inside (0, 1), else ``ValueError`` naming ``name``."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}") from None
-    if isinstance(value, bool) or not (0.0 < x < 1.0):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
+    x = float(value)
+    if not (0.0 < x < 1.0):
         raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
     return x
 
 
 def check_finite_number(value: object, name: str) -> float:
     """``value`` as a finite float, else ``ValueError`` naming ``name``."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number; got {value!r}") from None
-    if isinstance(value, bool) or not np.isfinite(x):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    x = float(value)
+    if not np.isfinite(x):
         raise ValueError(f"{name} must be a finite number; got {value!r}")
     return x
 
