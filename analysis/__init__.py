@@ -1,4 +1,4 @@
-"""Analysis of avalanche Datasets (schema in DESIGN.md): imbalance statistics, threshold times,
+"""Analysis of avalanche Datasets (schema: README, "Data"): imbalance statistics, threshold times,
 the thermalization front, fits, resampled uncertainties and the three-valued avalanche verdicts. Never imports :mod:`ensemble`.
 
 Importing this package registers the ``ds.avalanche`` accessor. Figures live in

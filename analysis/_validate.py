@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-#: dims of ``sz`` in the Dataset schema (DESIGN.md, "The Dataset").
+#: dims of ``sz`` in the Dataset schema (README, "Data").
 SZ_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time", "site")
 
 

@@ -18,7 +18,7 @@ from .resample import bootstrap
 
 @xr.register_dataset_accessor("avalanche")
 class AvalancheAccessor:
-    """Analysis of an avalanche Dataset (schema of DESIGN.md): ``ds.avalanche.front()`` etc."""
+    """Analysis of an avalanche Dataset (schema: README, "Data"): ``ds.avalanche.front()`` etc."""
 
     def __init__(self, ds: xr.Dataset) -> None:
         self._ds = ds

@@ -8,7 +8,7 @@
 Site 1 is the bath site, so h = 0 when only the bath site differs and h <= L - 1. h is measured
 in lattice sites; times are in units of 1/J. The paper leaves open whether the absolute value
 is taken per realization or after the realization mean: the default ``order="abs-then-mean"``
-takes it per realization (DESIGN.md), ``"mean-then-abs"`` is the other order.
+takes it per realization, ``"mean-then-abs"`` is the other order.
 
 At t = 0 both evolutions are the Néel state, so every delta S_j vanishes and h is 0/0: h is set
 to NaN there explicitly, and wherever sum_j delta S_j <= ``atol`` (default 1e-10: the two
@@ -70,7 +70,7 @@ def front(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md); ``gamma[0]`` must be 0.
+        Dataset with ``sz`` (schema: README, "Data"); ``gamma[0]`` must be 0.
     order
         ``"abs-then-mean"`` (default): dS_j = mean_r |Sz_j^(0) - Sz_j^(gamma)|;
         ``"mean-then-abs"``: dS_j = |mean_r Sz_j^(0) - mean_r Sz_j^(gamma)|.

@@ -1,6 +1,6 @@
 """Imbalance I(t), relative imbalance Ir(t) with paired errors, threshold time t~ (paper Sec. IV A).
 
-Conventions (DESIGN.md): S = sigma/2; site 1 is the bath site; the Néel start has
+Conventions (README, "Conventions"): S = sigma/2; site 1 is the bath site; the Néel start has
 ``Sz_j(0) = (-1)^(j+1)/2`` so that
 
 .. math:: I(t) = \\frac{2}{L} \\sum_{j=1}^{L} (-1)^{j+1} \\langle S^z_j(t) \\rangle, \\qquad I(0) = 1,
@@ -32,7 +32,7 @@ def imbalance(ds: xr.Dataset, *, nonfinite: Literal["raise", "drop"] = "raise") 
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of DESIGN.md.
+        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of the README, "Data".
     nonfinite
         What a non-finite value on a chain site of a realization that ran means:
         ``"raise"`` (default) a ``ValueError`` naming realization, time and site; ``"drop"``
@@ -109,7 +109,7 @@ def relative_imbalance(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md).
+        Dataset with ``sz`` (schema: README, "Data").
     error
         ``"jackknife"`` (default): delete-one jackknife over realizations applied to the *pair*
         (I0_r, Ig_r) of each realization r; it keeps the covariance between gamma = 0 and gamma,

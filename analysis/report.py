@@ -217,7 +217,7 @@ def report(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md).
+        Dataset with ``sz`` (schema: README, "Data").
     r_th, window, order, n_resamples, seed, confidence, definition, nonfinite
         As in :func:`analysis.resample.bootstrap`: ``window`` is one ``(t_min, t_max)`` (units of
         1/J) for every (L, W), a mapping ``{(L, W): (t_min, t_max)}``, or None (then

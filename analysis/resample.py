@@ -225,7 +225,7 @@ def bootstrap(
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of DESIGN.md).
+        Dataset with ``sz`` (schema: README, "Data").
     n_resamples
         Number of resamples (>= 10; 1000 for published numbers).
     seed

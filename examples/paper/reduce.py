@@ -299,16 +299,17 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
     out[args.out / "sensitivity.csv"] = table.to_csv(index=False)
     md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
     md.append("1/A (point estimates, ordinary least squares) for fit windows [t_min, t_max] and both orders (abs: |.| "
-              "per realization, then the mean, the default; mean: |mean - mean|). A negative value means the fitted "
-              "slope A is negative on that window (h decreases there: the fit is meaningless, not a small 1/A). "
+              "per realization, then the mean, the default; mean: |mean - mean|). 'A < 0': the fitted slope is negative on "
+              "that window (h does not grow there: no 1/A to quote). "
               "All runs and L: `docs/results/sensitivity.csv`.\n")
     shown = table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])].copy()
     shown["fit"] = [f"{'abs' if o == 'abs-then-mean' else 'mean'} [{a:g}, {b:g}]"
                     for o, a, b in zip(shown.order, shown.t_min, shown.t_max)]
-    pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="inv_A", sort=False).sort_index()
-    pivot = pivot.reset_index()
+    shown["value"] = [f"{v:.2f}" if a > 0 else "A < 0" for v, a in zip(shown.inv_A, shown.A)]
+    pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="value", aggfunc="first", sort=False)
+    pivot = pivot.sort_index().reset_index()
     pivot["W"] = pivot["W"].map(lambda w: f"{w:g}")
-    md.append(pivot.round(2).to_markdown(index=False))
+    md.append(pivot.to_markdown(index=False, disable_numparse=True))
     md.append("")
     out[args.out / "results.md"] = "\n".join(md) + "\n"
     for name, seconds in timing.items():
