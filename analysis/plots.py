@@ -196,13 +196,15 @@ def fig3_threshold(tt: xr.Dataset, fits: xr.Dataset | None = None, *, bs: xr.Dat
     colors = [f"C{i}" for i in range(10)]
     for i, L in enumerate(Ls):
         col = colors[i % 10]
-        _interval_bars(ax_w, Ws, c[i], lo[i], hi[i], top, col, "o", f"L = {L}")
+        dx = 0.012 * np.ptp(Ws) * (i - (len(Ls) - 1) / 2)  # keep the bars of different L apart
+        _interval_bars(ax_w, Ws + dx, c[i], lo[i], hi[i], top, col, "o", f"L = {L}")
         if np.isfinite(alpha):
             ax_w.plot(wgrid, np.exp(ci + alpha * L * wgrid), color=col, lw=1)
     lgrid = np.linspace(Ls.min(), Ls.max(), 50)
     for k, W in enumerate(Ws):
         col = colors[k % 10]
-        _interval_bars(ax_l, Ls, c[:, k], lo[:, k], hi[:, k], top, col, "s", f"W = {W:g}")
+        dx = 0.012 * np.ptp(Ls) * (k - (len(Ws) - 1) / 2)
+        _interval_bars(ax_l, Ls + dx, c[:, k], lo[:, k], hi[:, k], top, col, "s", f"W = {W:g}")
         if np.isfinite(kaps[k]):
             ax_l.plot(lgrid, np.exp(ints[k] + kaps[k] * lgrid), color=col, lw=1)
     if top is not None:
@@ -210,6 +212,9 @@ def fig3_threshold(tt: xr.Dataset, fits: xr.Dataset | None = None, *, bs: xr.Dat
             ax.axhline(top, color="0.6", lw=0.8, ls="--")
         ax_w.text(0.02, top, r"$t_{final}$", transform=ax_w.get_yaxis_transform(), va="top", fontsize="x-small")
     ax_w.set_yscale("log")
+    if top is not None:  # room for the arrows of open intervals above t_final
+        low = np.nanmin(np.where(np.isfinite(lo) & (lo > 0), lo, np.where(c > 0, c, np.nan)))
+        ax_w.set_ylim(low / 2 if np.isfinite(low) else None, top * 3.0)
     _ticks_on(ax_w, Ws)
     _ticks_on(ax_l, Ls)
     ax_w.set_xlabel(W_LABEL)
