@@ -132,6 +132,8 @@ def fit_threshold_scaling(t_tilde: xr.Dataset | xr.DataArray, *, weighted: bool 
         tt, lo, hi = t_tilde, None, None
     tt = tt.transpose("L", "W")
     t = tt.values.astype(float)
+    if np.any(np.isinf(t) | (t <= 0)):
+        raise ValueError("t_tilde must be positive and finite where it is a number (NaN marks a censored t~)")
     Ls = tt["L"].values.astype(float)
     Ws = tt["W"].values.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):

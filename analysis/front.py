@@ -242,6 +242,8 @@ def fit_front(
             h_err = h["h_err"]
         h = h["h"]
     require(h, dims=["time"], coords=["time", "L"], what="h")
+    if bool(np.isinf(h).any()) or (h_err is not None and bool(np.isinf(h_err).any())):
+        raise ValueError("h (or h_err) has infinite values; only NaN (h undefined) may be left out of a fit")
     t_min, t_max = check_finite_number(t_min, "t_min"), check_finite_number(t_max, "t_max")
     if not (0 < t_min < t_max):
         raise ValueError(f"fit window needs 0 < t_min < t_max; got t_min={t_min}, t_max={t_max}")

@@ -288,7 +288,9 @@ def report(
     if with_front:
         t_min, t_max = grid["t_min"].dropna().unique(), grid["t_max"].dropna().unique()
         source = "given" if window is not None else "suggested per curve by analysis.suggest_window"
-        if len(t_min) == 1 and len(t_max) == 1:
+        if len(t_min) == 0:
+            notes.append("no fit of h = A ln t + B: no curve has the 5 finite samples a fit window needs.")
+        elif len(t_min) == 1 and len(t_max) == 1:
             notes.append(f"fit window of h = A ln t + B: t in [{t_min[0]:g}, {t_max[0]:g}] (units of 1/J, {source}).")
         else:
             notes.append(f"fit windows of h = A ln t + B differ per (L, W) ({source}): columns t_min, t_max.")

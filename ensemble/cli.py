@@ -23,8 +23,8 @@ examples:
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --scheduler tcp://headnode:8786
   mbl-avalanche run examples/quickstart.toml -o q.nc --dry-run
   mbl-avalanche report quickstart.nc --figures figures/
+  mbl-avalanche report quickstart.nc --format json --n-resamples 2000 --confidence 0.9
 """
-
 
 
 class CLIError(Exception):

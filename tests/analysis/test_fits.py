@@ -104,3 +104,14 @@ class TestThresholdScaling:
         np.testing.assert_allclose(tt["t_tilde"].values, np.exp(0.1 * np.outer(Ls, Ws)), rtol=1e-10)
         sc = fit_threshold_scaling(tt)  # bounds coincide (zero error): unweighted
         assert sc["alpha"].item() == pytest.approx(0.1, rel=1e-9)
+
+
+class TestNonFiniteInput:
+    def test_infinite_or_negative_t_tilde_is_refused(self):
+        tt = _tt()
+        tt["t_tilde"][0, 0] = np.inf
+        with pytest.raises(ValueError, match="t_tilde must be positive and finite"):
+            fit_threshold_scaling(tt)
+        tt["t_tilde"][0, 0] = -1.0
+        with pytest.raises(ValueError, match="t_tilde"):
+            fit_threshold_scaling(tt)

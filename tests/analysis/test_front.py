@@ -156,3 +156,12 @@ class TestFitFront:
         assert ((t >= t_min) & (t <= t_max)).sum() >= 3
         ff = fit_front(fr, t_min, t_max)
         assert ff["A"].item() == pytest.approx(A_TRUE, abs=1e-10)
+
+
+class TestNonFiniteH:
+    def test_infinite_h_is_refused(self, synth):
+        ds, _, _ = _exact_front(synth)
+        h = front(ds)["h"].copy()
+        h[..., 20] = np.inf
+        with pytest.raises(ValueError, match="h .*infinite"):
+            fit_front(h, 1.0, 1000.0)
