@@ -303,6 +303,10 @@ def report(
         if n:
             notes.append(f"{n} t~ ({d}) censored (Ir does not reach r_th within t_final = {bs.attrs['t_final']:g}): "
                          "lower bounds only" + ("; left out of the fits" if d == definition else "") + ".")
+    few = int(bs["n_realizations"].min())
+    if few < 10:
+        notes.append(f"as few as {few} realizations at some (L, W): resampling intervals from so few are rough "
+                     "(they understate the spread); treat the verdicts there with care.")
     n_drop = int((ds.sizes["time"] * bs["n_realizations"] - bs["n_used"].sum("time")).sum())
     if nonfinite == "drop" and n_drop:
         notes.append(f"{n_drop} (realization, time) pairs dropped for non-finite values (nonfinite='drop').")

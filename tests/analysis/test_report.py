@@ -41,6 +41,7 @@ class TestReport:
         assert set(rep.summary["verdict"]) <= {"yes", "no", "undetermined", ""}
         assert rep.attrs["n_resamples"] == 50 and rep.attrs["confidence"] == 0.95
         assert rep.bootstrap is not None and rep.bootstrap.sizes["resample"] == 50
+        assert any("as few as 6 realizations" in n for n in rep.notes)
 
     def test_fit_window_is_stated(self, synth):
         ds = _ds(synth)
