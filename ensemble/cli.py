@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--r-th", type=float, default=0.17, help="threshold of Ir for t~, in (0, 1) (default 0.17)")
     report.add_argument("--t-min", type=float, help="start of the h(t) = A ln t + B fit window (units of 1/J)")
     report.add_argument("--t-max", type=float, help="end of the fit window (units of 1/J)")
+    report.add_argument("--order", choices=("abs-then-mean", "mean-then-abs"), default="abs-then-mean",
+                        help="order of |.| and the realization mean in the front (default abs-then-mean; "
+                        "jump-unraveling and noise-averaged data have only mean-then-abs)")
     report.add_argument("--all-columns", action="store_true",
                         help="Markdown: every column (estimates, errors and interval ends apart)")
     report.add_argument("--figures", metavar="DIR", help="write the figures into this directory")
@@ -203,7 +206,7 @@ def _report(args) -> int:
     ds = _open_dataset(path)
     window = None if args.t_min is None else (args.t_min, args.t_max)
     rep = analysis.report(ds, r_th=args.r_th, window=window, n_resamples=args.n_resamples, seed=args.seed,
-                          confidence=args.confidence)
+                          confidence=args.confidence, order=args.order)
     if args.format == "json":
         text = rep.to_json()
     elif args.format == "csv":

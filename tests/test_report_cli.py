@@ -51,6 +51,10 @@ class TestFormats:
         out = capsys.readouterr().out
         assert "front columns (1/A, t*, W*) left out" in out and "order='mean-then-abs'" in out
         assert "1/A" not in out.split("Per (L, W):")[1].split("\n\n")[1].splitlines()[0]
+        assert main(["report", str(ROOT / "datasets" / "mbl_threshold.nc"), *FAST, "--order", "mean-then-abs",
+                     "--t-min", "20", "--t-max", "1000"]) == 0
+        out = capsys.readouterr().out
+        assert "front order = mean-then-abs" in out and "1/A [1/site]" in out and "left out" not in out
 
 
 class TestBadInput:
