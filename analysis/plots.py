@@ -297,8 +297,10 @@ def fig4_front(fr: xr.Dataset, ff: xr.Dataset | None = None, *, L: int | None = 
     top = max(finite_top, TWO_LN4) * 1.15
     _interval_bars(ins, Ws, iA, lo, hi, top, "C0", "o", log=False)
     ins.axhline(TWO_LN4, color="k", ls=":", lw=1)
-    ins.text(0.97, TWO_LN4, r"$2\ln 4$", transform=ins.get_yaxis_transform(), va="bottom", ha="right",
-             fontsize="small")
+    ends = np.abs(np.nan_to_num(iA[[0, -1]], nan=np.inf) - TWO_LN4)  # label where the line is free of data
+    right = bool(ends[1] >= ends[0])
+    ins.text(0.97 if right else 0.03, TWO_LN4, r"$2\ln 4$", transform=ins.get_yaxis_transform(), va="bottom",
+             ha="right" if right else "left", fontsize="small")
     ins.set_ylim(bottom=min(0.0, float(np.nanmin(lo)) if np.isfinite(lo).any() else 0.0), top=top * 1.2)
     _ticks_on(ins, Ws)
     ins.set_xlabel(W_LABEL)
