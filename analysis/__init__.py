@@ -1,5 +1,5 @@
-"""Analysis of avalanche Datasets (schema in docs/design.md): imbalance statistics, threshold times,
-the thermalization front, fits and the avalanche verdicts. Never imports :mod:`ensemble`.
+"""Analysis of avalanche Datasets (schema: README, "Data"): imbalance statistics, threshold times,
+the thermalization front, fits, resampled uncertainties and the three-valued avalanche verdicts. Never imports :mod:`ensemble`.
 
 Importing this package registers the ``ds.avalanche`` accessor. Figures live in
 :mod:`analysis.plots` (imported on demand: it needs matplotlib).
@@ -10,11 +10,14 @@ Note: the functions ``imbalance``, ``front`` and ``report`` share their names wi
 from .fits import fit_threshold_scaling, linear_fit
 from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
-from .report import report, report_markdown
+from .report import Report, report, report_markdown
+from .resample import bootstrap, verdicts
 from .accessor import AvalancheAccessor  # noqa: E402  (registers ds.avalanche)
 
 __all__ = [
     "AvalancheAccessor",
+    "Report",
+    "bootstrap",
     "collapse",
     "fit_front",
     "fit_threshold_scaling",
@@ -26,4 +29,5 @@ __all__ = [
     "report_markdown",
     "suggest_window",
     "threshold_time",
+    "verdicts",
 ]

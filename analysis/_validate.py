@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-#: dims of ``sz`` in the Dataset schema (docs/design.md, "The Dataset").
+#: dims of ``sz`` in the Dataset schema (README, "Data").
 SZ_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time", "site")
 
 
@@ -79,3 +79,75 @@ def set_attrs(da: xr.DataArray, long_name: str, units: str = "1", **extra: objec
     """Replace the attributes of ``da`` with ``long_name``, ``units`` and ``extra`` (in place) and return it."""
     da.attrs = {"long_name": long_name, "units": units, **extra}
     return da
+
+
+def check_fraction(value: object, name: str) -> float:
+    """``value`` as a float strictly inside (0, 1), else ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
+    x = float(value)
+    if not (0.0 < x < 1.0):
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r}")
+    return x
+
+
+def check_finite_number(value: object, name: str) -> float:
+    """``value`` as a finite float, else ``ValueError`` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    x = float(value)
+    if not np.isfinite(x):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return x
+
+
+NONFINITE = ("raise", "drop")
+
+
+def valid_pairs(ds: xr.Dataset, nonfinite: str = "raise") -> tuple[xr.DataArray, xr.DataArray]:
+    """Which (realization, time) pairs of ``sz`` the statistics may use, and how many were dropped.
+
+    A realization is *not run* at (L, W) when every value on its chain sites (j <= L), for both
+    gamma values and all times, is NaN (the schema's marker for realizations an L did not run);
+    it is left out silently and does not count. Any other non-finite value on a chain site
+    (a NaN among finite values, or +-inf) is an error, unless ``nonfinite="drop"``: then the pair
+    (both gamma members) is dropped *at that time only* and counted.
+
+    Parameters
+    ----------
+    ds
+        Dataset with ``sz`` (L, W, gamma, realization, time, site).
+    nonfinite
+        ``"raise"`` (default): ``ValueError`` naming L, W, gamma, realization, time and site of
+        the first non-finite value. ``"drop"``: drop and count.
+
+    Returns
+    -------
+    valid, dropped
+        ``valid`` (L, W, realization, time) bool: the pair is used at that time; ``dropped``
+        (L, W, time) int: the number of run realizations dropped at that time.
+    """
+    if nonfinite not in NONFINITE:
+        raise ValueError(f"nonfinite must be 'raise' or 'drop'; got {nonfinite!r}")
+    sz = ds["sz"].transpose(*SZ_DIMS)
+    v = sz.values
+    chain = ds["site"].values[None, :] <= ds["L"].values[:, None]  # (L, site)
+    inchain = chain[:, None, None, None, None, :]
+    fin = np.isfinite(v) | ~inchain
+    nan_or_pad = np.isnan(v) | ~inchain
+    not_run = nan_or_pad.all(axis=(2, 4, 5))  # (L, W, realization)
+    bad = ~fin.all(axis=(2, 5)) & ~not_run[..., None]  # (L, W, realization, time)
+    if nonfinite == "raise" and bad.any():
+        iL, iW, ig, ir, it, js = np.argwhere(~fin & ~not_run[:, :, None, :, None, None])[0]
+        raise ValueError(
+            f"sz has a non-finite value ({v[iL, iW, ig, ir, it, js]}) inside the chain at L={int(ds['L'][iL])}, "
+            f"W={float(ds['W'][iW]):g}, gamma={float(ds['gamma'][ig]):g}, realization={ds['realization'].values[ir]}, "
+            f"time={float(ds['time'][it]):g}, site={int(ds['site'][js])}; pass nonfinite='drop' to drop that "
+            "(realization, time) pair and count it"
+        )
+    valid = ~not_run[..., None] & ~bad
+    coords = {k: ds[k] for k in ("L", "W", "realization", "time")}
+    valid_da = xr.DataArray(valid, dims=("L", "W", "realization", "time"), coords=coords)
+    dropped = xr.DataArray(bad.sum(axis=2), dims=("L", "W", "time"),
+                           coords={k: ds[k] for k in ("L", "W", "time")})
+    return valid_da, dropped

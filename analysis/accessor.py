@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import xarray as xr
 
 from .fits import fit_threshold_scaling
 from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
-from .report import report
+from .report import Report, report
+from .resample import bootstrap
 
 
 @xr.register_dataset_accessor("avalanche")
 class AvalancheAccessor:
-    """Analysis of an avalanche Dataset (schema of docs/design.md): ``ds.avalanche.front()`` etc."""
+    """Analysis of an avalanche Dataset (schema: README, "Data"): ``ds.avalanche.front()`` etc."""
 
     def __init__(self, ds: xr.Dataset) -> None:
         self._ds = ds
@@ -35,7 +35,7 @@ class AvalancheAccessor:
         """See :func:`analysis.threshold_time`."""
         return threshold_time(self._ds, r_th=r_th, **kw)
 
-    def fit_threshold_scaling(self, r_th: float = 0.17, *, weighted: bool = True, **kw: Any) -> xr.Dataset:
+    def fit_threshold_scaling(self, r_th: float = 0.17, *, weighted: bool = False, **kw: Any) -> xr.Dataset:
         """:func:`analysis.threshold_time` then :func:`analysis.fit_threshold_scaling`."""
         return fit_threshold_scaling(threshold_time(self._ds, r_th=r_th, **kw), weighted=weighted)
 
@@ -55,6 +55,10 @@ class AvalancheAccessor:
         """See :func:`analysis.collapse`."""
         return collapse(self._ds, **kw)
 
-    def report(self, **kw: Any) -> pd.DataFrame:
+    def bootstrap(self, **kw: Any) -> xr.Dataset:
+        """See :func:`analysis.bootstrap`."""
+        return bootstrap(self._ds, **kw)
+
+    def report(self, **kw: Any) -> Report:
         """See :func:`analysis.report`."""
         return report(self._ds, **kw)

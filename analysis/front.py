@@ -8,7 +8,7 @@
 Site 1 is the bath site, so h = 0 when only the bath site differs and h <= L - 1. h is measured
 in lattice sites; times are in units of 1/J. The paper leaves open whether the absolute value
 is taken per realization or after the realization mean: the default ``order="abs-then-mean"``
-takes it per realization (docs/design.md), ``"mean-then-abs"`` is the other order.
+takes it per realization, ``"mean-then-abs"`` is the other order.
 
 At t = 0 both evolutions are the Néel state, so every delta S_j vanishes and h is 0/0: h is set
 to NaN there explicitly, and wherever sum_j delta S_j <= ``atol`` (default 1e-10: the two
@@ -22,10 +22,35 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import require, require_schema, set_attrs
+from ._validate import check_finite_number, require, require_schema, set_attrs, valid_pairs
 from .fits import linear_fit
 
 TWO_LN4: float = float(2 * np.log(4.0))
+
+#: A fit window of h(t) must hold at least this many sample times (two parameters and a check).
+MIN_WINDOW_POINTS: int = 5
+
+
+def undefined_front_reason(ds: xr.Dataset, order: str) -> str | None:
+    """Why the front with this ``order`` is undefined for ``ds``, or None when it is defined.
+
+    The default ``order="abs-then-mean"`` takes |Sz_j(gamma=0) - Sz_j(gamma)| per trajectory. It is
+    the paper's quantity only for trajectories with Gaussian kicks: for ``unraveling="jump"`` runs
+    (a different unraveling with the same average, not the same trajectories) and for
+    ``noise="averaged"`` runs (no trajectories at all) it is not defined. ``"mean-then-abs"``
+    uses only realization means and is valid for every run.
+    """
+    if order != "abs-then-mean":
+        return None
+    unraveling = str(ds.attrs.get("unraveling", "kick"))
+    noise = str(ds.attrs.get("noise", "trajectory"))
+    if unraveling == "jump" or noise == "averaged":
+        return (
+            f"the default front (order='abs-then-mean', |.| per trajectory) is not defined for this dataset "
+            f"(unraveling={unraveling!r}, noise={noise!r}): its trajectories are not the paper's Gaussian-kick "
+            "trajectories; the valid order is order='mean-then-abs'"
+        )
+    return None
 
 _H_COMMENT = (
     "NaN where sum_j dS_j <= atol: at t = 0 (both evolutions start from the Neel state) and where the "
@@ -38,13 +63,14 @@ def front(
     order: Literal["abs-then-mean", "mean-then-abs"] = "abs-then-mean",
     *,
     atol: float = 1e-10,
+    nonfinite: Literal["raise", "drop"] = "raise",
 ) -> xr.Dataset:
     """delta S_j(t) and the thermalization length h(t) with errors.
 
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of docs/design.md); ``gamma[0]`` must be 0.
+        Dataset with ``sz`` (schema: README, "Data"); ``gamma[0]`` must be 0.
     order
         ``"abs-then-mean"`` (default): dS_j = mean_r |Sz_j^(0) - Sz_j^(gamma)|;
         ``"mean-then-abs"``: dS_j = |mean_r Sz_j^(0) - mean_r Sz_j^(gamma)|.
@@ -52,6 +78,16 @@ def front(
         h is set to NaN where ``sum_j dS_j <= atol``: there the two evolutions agree to rounding
         (t = 0 exactly; also the first step, whose kick is only a phase on the Néel state) and the
         ratio would be rounding noise, not a length.
+    nonfinite
+        ``"raise"`` (default) or ``"drop"`` a (realization, time) pair with a non-finite value on
+        a chain site (see :func:`analysis.imbalance`).
+
+    Raises
+    ------
+    ValueError
+        For ``order="abs-then-mean"`` on a dataset made with ``unraveling="jump"`` or
+        ``noise="averaged"`` (attributes of ``ds``), where that front is not defined; the message
+        names the valid ``order="mean-then-abs"``.
 
     Returns
     -------
@@ -59,15 +95,19 @@ def front(
         ``dS`` (L, W, time, site) and ``dS_err`` (standard error over realizations; for
         ``mean-then-abs`` that of the mean difference), NaN for site > L; ``h`` (L, W, time) in
         lattice sites and ``h_err`` (delete-one jackknife over realizations of the ratio);
-        ``n_realizations`` (L, W). h is NaN where sum_j dS_j <= atol (t = 0), see module
+        ``n_realizations`` (L, W); ``n_used`` and ``n_dropped`` (L, W, time): realizations used,
+        and dropped for a non-finite value, at each time. h is NaN where sum_j dS_j <= atol (t = 0), see module
         docstring. Attributes ``order``, ``atol``.
     """
     require_schema(ds)
     if order not in ("abs-then-mean", "mean-then-abs"):
         raise ValueError(f"order must be 'abs-then-mean' or 'mean-then-abs'; got {order!r}")
+    reason = undefined_front_reason(ds, order)
+    if reason:
+        raise ValueError(reason)
     chain = ds["site"] <= ds["L"]
-    diff = ds["sz"].isel(gamma=0, drop=True) - ds["sz"].isel(gamma=1, drop=True)
-    valid = (diff.notnull() | ~chain).all("site") & diff.isel(site=0, drop=True).notnull()
+    valid, dropped = valid_pairs(ds, nonfinite)
+    diff = (ds["sz"].isel(gamma=0, drop=True) - ds["sz"].isel(gamma=1, drop=True)).where(valid)
     n = valid.sum("realization")
     nf = n.where(n > 0)
     nm1 = (n - 1).where(n > 1)
@@ -101,6 +141,8 @@ def front(
             "h": set_attrs(h, "thermalization length h (lattice sites)", "1", comment=_H_COMMENT),
             "h_err": set_attrs(h_err, "standard error of h (delete-one jackknife, lattice sites)", "1"),
             "n_realizations": set_attrs(n.max("time"), "number of paired realizations", "1"),
+            "n_used": set_attrs(n, "paired realizations used at this time", "1"),
+            "n_dropped": set_attrs(dropped, "pairs dropped at this time for a non-finite value", "1"),
         },
         attrs={"order": order, "atol": float(atol)},
     )
@@ -125,8 +167,8 @@ def suggest_window(h: xr.DataArray | xr.Dataset, *, decades: float = 1.0, t_floo
     """Propose a fit window [t_min, t_max] for :func:`fit_front` (a starting point only).
 
     The window is the last ``decades`` decades of the data, but not earlier than ``t_floor``
-    (the linear-in-ln t regime needs t >> 1/J); it is widened downwards to hold at least three
-    samples. Look at the fit (``analysis.plots.fig4_front``) before trusting it: the window moves
+    (the linear-in-ln t regime needs t >> 1/J); it is widened downwards to hold at least
+    :data:`MIN_WINDOW_POINTS` samples. Look at the fit (``analysis.plots.fig4_front``) before trusting it: the window moves
     1/A by tens of percent.
 
     Returns
@@ -143,13 +185,14 @@ def suggest_window(h: xr.DataArray | xr.Dataset, *, decades: float = 1.0, t_floo
     if other:
         finite = finite.any(other)
     t = h["time"].values.astype(float)[finite.values & (h["time"].values > 0)]
-    if t.size < 3:
-        raise ValueError(f"h has {t.size} finite samples at t > 0; a fit needs at least 3")
+    m = MIN_WINDOW_POINTS
+    if t.size < m:
+        raise ValueError(f"h has {t.size} finite samples at t > 0; a fit window needs at least {m}")
     t_max = float(t[-1])
     t_min = max(t_floor, t_max / 10.0**decades)
     inside = t[t >= t_min]
-    if inside.size < 3:
-        t_min = float(t[-3])
+    if inside.size < m:
+        t_min = float(t[-m])
     else:
         t_min = float(inside[0])
     return t_min, t_max
@@ -161,7 +204,7 @@ def fit_front(
     t_max: float,
     *,
     h_err: xr.DataArray | None = None,
-    weighted: bool = True,
+    weighted: bool = False,
 ) -> xr.Dataset:
     """Fit ``h(t) = A ln t + B`` on ``t_min <= t <= t_max``, with t* = exp(L/(2A)) and the verdict.
 
@@ -172,12 +215,15 @@ def fit_front(
         whole front Dataset (then its ``h_err`` is used unless ``h_err`` is given).
     t_min, t_max
         The fit window in units of 1/J (inclusive, ``0 < t_min < t_max``). It is explicit on
-        purpose: 1/A depends on it. It must hold at least 3 sample times, else ``ValueError``.
-    h_err
-        Standard errors of h, used as weights 1/h_err^2 (with absolute errors) for a curve whose
-        errors in the window are all finite and positive. Otherwise (or with ``weighted=False``)
-        the fit is unweighted and the errors come from the residuals. Errors ignore the
-        correlation of h between times (same realizations), so they are indicative.
+        purpose: 1/A depends on it. It must hold at least :data:`MIN_WINDOW_POINTS` sample
+        times, else ``ValueError``; both must be finite.
+    h_err, weighted
+        With ``weighted=True``, standard errors of h used as weights 1/h_err^2 (absolute errors)
+        for a curve whose errors in the window are all finite and positive. By default (and
+        otherwise) the fit is ordinary least squares with errors from the residuals, the same
+        estimator :func:`analysis.resample.bootstrap` resamples. These errors ignore the
+        correlation of h between times (same realizations) and are indicative only: the
+        published errors come from the resampling.
 
     Returns
     -------
@@ -185,8 +231,9 @@ def fit_front(
         Per curve (dims of h without ``time``): ``A``, ``A_err`` (lattice sites per unit ln t),
         ``B``, ``B_err`` (lattice sites), ``inv_A``, ``inv_A_err``, ``t_star`` = exp(L/(2A))
         (units of 1/J), ``ln_t_star_err`` = L A_err/(2A^2), ``robust`` (bool, 1/A > 2 ln 4,
-        paper Eq. 18), ``n_points``, ``weighted``. Curves with fewer than 3 finite points in the
-        window get NaN (``n_points`` says so). Attributes ``t_min``, ``t_max`` (the window used),
+        paper Eq. 18; point estimate only, the three-valued verdict is in
+        :func:`analysis.resample.verdicts`), ``n_points``, ``weighted``. Curves with fewer than
+        :data:`MIN_WINDOW_POINTS` finite points in the window get NaN (``n_points`` says so). Attributes ``t_min``, ``t_max`` (the window used),
         ``two_ln4``.
     """
     if isinstance(h, xr.Dataset):
@@ -195,14 +242,17 @@ def fit_front(
             h_err = h["h_err"]
         h = h["h"]
     require(h, dims=["time"], coords=["time", "L"], what="h")
-    t_min, t_max = float(t_min), float(t_max)
+    if bool(np.isinf(h).any()) or (h_err is not None and bool(np.isinf(h_err).any())):
+        raise ValueError("h (or h_err) has infinite values; only NaN (h undefined) may be left out of a fit")
+    t_min, t_max = check_finite_number(t_min, "t_min"), check_finite_number(t_max, "t_max")
     if not (0 < t_min < t_max):
         raise ValueError(f"fit window needs 0 < t_min < t_max; got t_min={t_min}, t_max={t_max}")
     t = h["time"].values.astype(float)
     in_win = (t >= t_min) & (t <= t_max)
-    if int(in_win.sum()) < 3:
+    if int(in_win.sum()) < MIN_WINDOW_POINTS:
         raise ValueError(
-            f"fit window [{t_min:g}, {t_max:g}] holds {int(in_win.sum())} sample time(s); at least 3 are needed"
+            f"fit window [t_min, t_max] = [{t_min:g}, {t_max:g}] holds {int(in_win.sum())} sample time(s); "
+            f"at least {MIN_WINDOW_POINTS} are needed"
         )
     hw = h.isel(time=np.nonzero(in_win)[0])
     lnt = np.log(t[in_win])
@@ -214,7 +264,7 @@ def fit_front(
     def one(y: np.ndarray, e: np.ndarray) -> np.ndarray:
         ok = np.isfinite(y)
         m = int(ok.sum())
-        if m < 3:
+        if m < MIN_WINDOW_POINTS:
             return np.array([np.nan, np.nan, np.nan, np.nan, 0.0, m])
         X = np.column_stack([lnt[ok], np.ones(m)])
         beta, cov, w = linear_fit(X, y[ok], e[ok] if np.all(np.isfinite(e[ok])) else None)

@@ -1,6 +1,6 @@
 """Imbalance I(t), relative imbalance Ir(t) with paired errors, threshold time t~ (paper Sec. IV A).
 
-Conventions (docs/design.md): S = sigma/2; site 1 is the bath site; the Néel start has
+Conventions (README, "Conventions"): S = sigma/2; site 1 is the bath site; the Néel start has
 ``Sz_j(0) = (-1)^(j+1)/2`` so that
 
 .. math:: I(t) = \\frac{2}{L} \\sum_{j=1}^{L} (-1)^{j+1} \\langle S^z_j(t) \\rangle, \\qquad I(0) = 1,
@@ -16,7 +16,9 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import require, require_schema, set_attrs
+from ._validate import check_fraction, require, require_schema, set_attrs, valid_pairs
+
+Definition = Literal["paper", "crossing"]
 
 
 def _chain_mask(ds: xr.Dataset) -> xr.DataArray:
@@ -24,24 +26,30 @@ def _chain_mask(ds: xr.Dataset) -> xr.DataArray:
     return ds["site"] <= ds["L"]
 
 
-def imbalance(ds: xr.Dataset) -> xr.DataArray:
+def imbalance(ds: xr.Dataset, *, nonfinite: Literal["raise", "drop"] = "raise") -> xr.DataArray:
     """Imbalance per trajectory pair, ``I(t) = (2/L) sum_j (-1)^(j+1) Sz_j(t)``.
 
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of docs/design.md.
+        Dataset with ``sz`` (L, W, gamma, realization, time, site), schema of the README, "Data".
+    nonfinite
+        What a non-finite value on a chain site of a realization that ran means:
+        ``"raise"`` (default) a ``ValueError`` naming realization, time and site; ``"drop"``
+        NaN for that (realization, time) pair, both gamma members (see
+        :func:`analysis._validate.valid_pairs`).
 
     Returns
     -------
     xarray.DataArray
         ``I`` with dims (L, W, gamma, realization, time), dimensionless, I = 1 for the Néel state.
         The sum runs over the sites j <= L (padding beyond L is ignored) and is divided by the ``L``
-        coordinate. A realization that was not run (NaN on its sites) gives NaN; so does any NaN on
-        a site inside the chain (it is never silently skipped).
+        coordinate. A realization that was not run (NaN on all its chain sites) gives NaN; any
+        other non-finite value is an error or, with ``nonfinite="drop"``, NaN for that pair.
     """
     require_schema(ds)
-    sz = ds["sz"]
+    valid, _ = valid_pairs(ds, nonfinite)
+    sz = ds["sz"].where(valid)
     sign = xr.where(ds["site"] % 2 == 1, 1.0, -1.0)
     terms = (sign * sz).where(_chain_mask(ds), 0.0)
     out = 2.0 * terms.sum("site", skipna=False) / ds["L"]
@@ -91,20 +99,25 @@ def _paired_stats(
 
 
 def relative_imbalance(
-    ds: xr.Dataset, *, error: Literal["jackknife", "unpaired"] = "jackknife"
+    ds: xr.Dataset,
+    *,
+    error: Literal["jackknife", "unpaired"] = "jackknife",
+    nonfinite: Literal["raise", "drop"] = "raise",
 ) -> xr.Dataset:
     """Realization means of I for gamma = 0 and gamma, and the relative imbalance Ir with errors.
 
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of docs/design.md).
+        Dataset with ``sz`` (schema: README, "Data").
     error
         ``"jackknife"`` (default): delete-one jackknife over realizations applied to the *pair*
         (I0_r, Ig_r) of each realization r; it keeps the covariance between gamma = 0 and gamma,
         which share the disorder, so correlated fluctuations cancel in Ir. ``"unpaired"``: naive
         propagation of the two standard errors as if independent (for comparison only; it
         overestimates the error when the pair is positively correlated).
+    nonfinite
+        ``"raise"`` (default) or ``"drop"``: see :func:`imbalance`.
 
     Returns
     -------
@@ -112,11 +125,15 @@ def relative_imbalance(
         Dims (L, W, time): ``I0``, ``I0_err``, ``Ig``, ``Ig_err`` (mean and standard error
         ``std/sqrt(n)``), ``Ir`` = (I0 - Ig)/I0, ``Ir_err``; ``n_realizations`` (L, W): the
         number of realizations where both gamma values exist (realizations not run are NaN and
-        skipped; the count is per (L, W) and is the n used in the errors). Ir is 0 at t = 0 and tends to 1 when the bath thermalizes the chain.
-        Attribute ``gamma`` holds the nonzero gamma, ``error`` the estimator.
+        skipped), its largest value over time; ``n_used`` (L, W, time): the realizations actually
+        used at each time (the n of the errors there); ``n_dropped`` (L, W, time): pairs dropped
+        for a non-finite value (``nonfinite="drop"``; 0 otherwise). Ir is 0 at t = 0 and tends to
+        1 when the bath thermalizes the chain. Attribute ``gamma`` holds the nonzero gamma,
+        ``error`` the estimator.
     """
     require_schema(ds)
-    i = imbalance(ds)
+    _, dropped = valid_pairs(ds, nonfinite)
+    i = imbalance(ds, nonfinite=nonfinite)
     st = _paired_stats(i.isel(gamma=0, drop=True), i.isel(gamma=1, drop=True), error)
     g = float(ds["gamma"].values[1])
     out = xr.Dataset(
@@ -130,37 +147,65 @@ def relative_imbalance(
             "n_realizations": set_attrs(
                 st["n"].max("time"), "number of paired realizations (both gamma values present)", "1"
             ),
+            "n_used": set_attrs(st["n"], "paired realizations used at this time", "1"),
+            "n_dropped": set_attrs(dropped, "pairs dropped at this time for a non-finite value", "1"),
         },
         attrs={"gamma": g, "error": error},
     )
     return out.transpose("L", "W", "time")
 
 
-def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float:
-    """First upward crossing of ``level`` by y(t), interpolated linearly in ln t.
+def first_time_above(t: np.ndarray, y: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """First sample time with ``y > level`` along the last axis (no interpolation).
 
-    The first sample with ``y >= level`` (after samples with ``y < level``) defines the crossing;
-    between the previous sample and it, y is interpolated linearly in ln t (linearly in t when
-    the previous sample is t = 0, where ln t is undefined). If the very first finite sample
-    already satisfies ``y >= level`` its time is returned. NaN when never crossed.
+    Returns ``(time, censored)``: NaN and True where y never exceeds ``level`` (NaN samples never
+    do). Vectorised over leading axes.
     """
-    ok = np.isfinite(y)
-    t, y = t[ok], y[ok]
-    above = np.nonzero(y >= level)[0]
-    if above.size == 0:
-        return np.nan
-    k = int(above[0])
-    if k == 0:
-        return float(t[0])
-    t0, t1, y0, y1 = t[k - 1], t[k], y[k - 1], y[k]
-    f = (level - y0) / (y1 - y0)
-    if t0 <= 0:
-        return float(t0 + f * (t1 - t0))
-    return float(np.exp(np.log(t0) + f * (np.log(t1) - np.log(t0))))
+    above = y > level
+    found = above.any(axis=-1)
+    k = np.argmax(above, axis=-1)
+    return np.where(found, t[k], np.nan), ~found
 
 
-def threshold_time(data: xr.Dataset, r_th: float = 0.17, **kw: object) -> xr.Dataset:
-    """Threshold time t~(L, W): the first time the relative imbalance reaches ``r_th``.
+def first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """First upward crossing of ``level`` by y(t) along the last axis, interpolated linearly in ln t.
+
+    The first sample k with ``y >= level`` and the sample before it are interpolated linearly in
+    ln t (linearly in t when the earlier sample is t = 0); at k = 0, or when sample k - 1 is NaN,
+    the time of sample k is returned. Returns ``(time, censored)``: NaN and True where y never
+    reaches ``level``. Vectorised over leading axes.
+    """
+    above = y >= level
+    found = above.any(axis=-1)
+    k = np.argmax(above, axis=-1)
+    km1 = np.maximum(k - 1, 0)
+    y1 = np.take_along_axis(y, k[..., None], -1)[..., 0]
+    y0 = np.take_along_axis(y, km1[..., None], -1)[..., 0]
+    t0, t1 = t[km1], t[k]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        f = (level - y0) / (y1 - y0)
+        in_log = np.exp(np.log(t0) + f * (np.log(t1) - np.log(t0)))
+        interp = np.where(t0 <= 0, t0 + f * (t1 - t0), in_log)
+    plain = (k == 0) | ~np.isfinite(y0)
+    out = np.where(plain, t1, interp)
+    return np.where(found, out, np.nan), ~found
+
+
+def _as_relative_imbalance(data: xr.Dataset, kw: dict) -> xr.Dataset:
+    if "Ir" not in data.data_vars:
+        if "sz" in data.data_vars:
+            return relative_imbalance(data, **kw)  # type: ignore[arg-type]
+        raise ValueError(
+            "data: missing variable(s): needs 'sz' (a raw Dataset) or 'Ir' and 'Ir_err' "
+            "(the output of relative_imbalance)"
+        )
+    return data
+
+
+def threshold_time(
+    data: xr.Dataset, r_th: float = 0.17, *, definition: Definition = "paper", **kw: object
+) -> xr.Dataset:
+    """Threshold time t~(L, W) of the relative imbalance (paper Sec. IV A).
 
     Parameters
     ----------
@@ -168,54 +213,57 @@ def threshold_time(data: xr.Dataset, r_th: float = 0.17, **kw: object) -> xr.Dat
         Either the output of :func:`relative_imbalance` (``Ir``, ``Ir_err``) or a Dataset with
         ``sz``, in which case :func:`relative_imbalance` is called with ``**kw``.
     r_th
-        The threshold (paper: 0.17).
+        The threshold, strictly inside (0, 1) (paper: 0.17).
+    definition
+        ``"paper"`` (default): the paper's t~, the first *sample* time at which Ir exceeds r_th
+        beyond its statistical error, ``Ir - Ir_err > r_th`` (Ir_err is the paired jackknife error
+        unless ``relative_imbalance`` was asked otherwise). ``"crossing"``: the first crossing of
+        the central curve, ``Ir >= r_th``, interpolated linearly in ln t between samples.
 
     Returns
     -------
     xarray.Dataset
-        Dims (L, W), times in units of 1/J: ``t_tilde`` (first crossing of Ir, interpolated
-        linearly in ln t), ``t_tilde_lower`` (crossing of Ir + Ir_err, the earliest compatible
-        time), ``t_tilde_upper`` (crossing of Ir - Ir_err), ``crossed`` (bool: Ir reaches r_th
-        within the data). t_tilde is NaN exactly where ``crossed`` is False; a bound is NaN where
-        its curve never crosses (the upper bound then is "beyond the data"). Attribute ``r_th``.
+        Dims (L, W), times in units of 1/J: ``t_tilde`` (the chosen definition), ``censored``
+        (bool: t~ does not happen within the data, so t~ > t_final is only a lower bound;
+        ``t_tilde`` is NaN there, never a number), ``t_tilde_lower`` / ``t_tilde_upper``
+        (interpolated crossings of Ir + Ir_err and Ir - Ir_err: the error band of the crossing;
+        NaN where that curve never crosses), ``crossed`` (= not censored). Attributes ``r_th``,
+        ``definition``, ``t_final`` (the last sample time: the lower bound of a censored t~).
     """
-    if "Ir" not in data.data_vars:
-        if "sz" in data.data_vars:
-            data = relative_imbalance(data, **kw)  # type: ignore[arg-type]
-        else:
-            raise ValueError(
-                "data: missing variable(s): needs 'sz' (a raw Dataset) or 'Ir' and 'Ir_err' "
-                "(the output of relative_imbalance)"
-            )
+    r_th = check_fraction(r_th, "r_th")
+    if definition not in ("paper", "crossing"):
+        raise ValueError(f"definition must be 'paper' or 'crossing'; got {definition!r}")
+    data = _as_relative_imbalance(data, kw)
     require(data, variables=["Ir", "Ir_err"], dims=["L", "W", "time"], coords=["time"], what="data")
-    ir = data["Ir"].transpose(..., "time")
-    err = data["Ir_err"].transpose(..., "time")
+    ir = data["Ir"].transpose("L", "W", "time")
+    err = data["Ir_err"].transpose("L", "W", "time")
     t = data["time"].values.astype(float)
+    y, e = ir.values, err.values
+    if definition == "paper":
+        tt, cens = first_time_above(t, y - e, r_th)
+    else:
+        tt, cens = first_crossing(t, y, r_th)
+    lo, _ = first_crossing(t, y + e, r_th)
+    hi, _ = first_crossing(t, y - e, r_th)
+    coords = {"L": ir["L"], "W": ir["W"]}
 
-    def cross(y: xr.DataArray) -> xr.DataArray:
-        return xr.apply_ufunc(
-            lambda v: _crossing(t, v, r_th),
-            y,
-            input_core_dims=[["time"]],
-            vectorize=True,
-            output_dtypes=[float],
-        )
+    def da(x: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(x, dims=("L", "W"), coords=coords)
 
-    tt = cross(ir)
-    lo = cross(ir + err)
-    hi = cross(ir - err)
+    what = "first sample with Ir - err > " if definition == "paper" else "Ir crosses "
     out = xr.Dataset(
         {
-            "t_tilde": set_attrs(tt, f"threshold time t~·J (Ir = {r_th:g})", "1"),
-            "t_tilde_lower": set_attrs(lo, "lower bound of t~·J (Ir + err crosses)", "1"),
-            "t_tilde_upper": set_attrs(hi, "upper bound of t~·J (Ir - err crosses)", "1"),
-            "crossed": set_attrs(tt.notnull(), f"Ir reaches {r_th:g} within the data", "1"),
+            "t_tilde": set_attrs(da(tt), f"threshold time t~·J ({what}{r_th:g})", "1", definition=definition),
+            "censored": set_attrs(da(cens), "t~ beyond the data (t~ > t_final: a lower bound only)", "1"),
+            "t_tilde_lower": set_attrs(da(lo), "crossing of Ir + err (t·J)", "1"),
+            "t_tilde_upper": set_attrs(da(hi), "crossing of Ir - err (t·J)", "1"),
+            "crossed": set_attrs(da(~cens), f"t~ happens within the data (r_th = {r_th:g})", "1"),
         },
-        attrs={"r_th": float(r_th)},
+        attrs={"r_th": float(r_th), "definition": definition, "t_final": float(t[-1])},
     )
     if "n_realizations" in data:
         out["n_realizations"] = data["n_realizations"]
-    return out.transpose("L", "W", ...)
+    return out
 
 
 def collapse(data: xr.Dataset, **kw: object) -> xr.Dataset:
@@ -233,13 +281,7 @@ def collapse(data: xr.Dataset, **kw: object) -> xr.Dataset:
     xarray.Dataset
         ``L_Ir`` and ``L_Ir_err`` with dims (L, W, time), in lattice sites.
     """
-    if "Ir" not in data.data_vars and "sz" in data.data_vars:
-        data = relative_imbalance(data, **kw)  # type: ignore[arg-type]
-    elif "Ir" not in data.data_vars:
-        raise ValueError(
-            "data: missing variable(s): needs 'sz' (a raw Dataset) or 'Ir' and 'Ir_err' "
-            "(the output of relative_imbalance)"
-        )
+    data = _as_relative_imbalance(data, kw)
     require(data, variables=["Ir", "Ir_err"], dims=["L", "time"], coords=["L", "time"], what="data")
     L = data["L"].astype(float)
     return xr.Dataset(

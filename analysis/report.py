@@ -1,7 +1,14 @@
-"""One tidy table of every headline number: t~, kappa, alpha, W~, 1/A, t*, and the verdicts."""
+"""The headline numbers as two tables: per (L, W), and per W / per L / global, with verdicts.
+
+Every uncertainty and every verdict comes from :func:`analysis.resample.bootstrap` (resampling
+realizations through the whole pipeline); the tables carry units in their headers.
+"""
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -9,53 +16,188 @@ import pandas as pd
 import xarray as xr
 
 from ._validate import require_schema
-from .fits import fit_threshold_scaling
-from .front import fit_front, front, suggest_window
-from .imbalance import relative_imbalance, threshold_time
+from .resample import Window, bootstrap, verdicts
 
-Window = tuple[float, float]
+#: grid-table column -> (unit, description). Units: times in 1/J, lengths in lattice sites.
+GRID_COLUMNS: dict[str, tuple[str, str]] = {
+    "L": ("site", "chain length"),
+    "W": ("J", "disorder strength"),
+    "n_realizations": ("", "paired realizations resampled"),
+    "t_tilde_paper": ("1/J", "t~: first sample time with Ir - err > r_th (paper); NaN if censored"),
+    "t_tilde_paper_lo": ("1/J", "lower end of its interval"),
+    "t_tilde_paper_hi": ("1/J", "upper end of its interval (inf: beyond the data)"),
+    "t_tilde_paper_censored": ("", "t~ (paper) beyond the data: only t~ > t_final is known"),
+    "t_tilde_crossing": ("1/J", "t~: crossing of the central Ir with r_th, interpolated in ln t"),
+    "t_tilde_crossing_lo": ("1/J", "lower end of its interval"),
+    "t_tilde_crossing_hi": ("1/J", "upper end of its interval (inf: beyond the data)"),
+    "t_tilde_crossing_censored": ("", "t~ (crossing) beyond the data"),
+    "t_min": ("1/J", "start of the fit window of h = A ln t + B"),
+    "t_max": ("1/J", "end of the fit window"),
+    "A": ("site", "slope of h = A ln t + B"),
+    "A_lo": ("site", "lower end of the interval of A"),
+    "A_hi": ("site", "upper end of the interval of A"),
+    "inv_A": ("1/site", "1/A"),
+    "inv_A_se": ("1/site", "standard error of 1/A (resampling)"),
+    "inv_A_lo": ("1/site", "lower end of the interval of 1/A"),
+    "inv_A_hi": ("1/site", "upper end of the interval of 1/A"),
+    "front_verdict": ("", "1/A > 2 ln 4 (Eq. 18): yes / no / undetermined"),
+    "front_P": ("", "fraction of resamples with 1/A > 2 ln 4"),
+    "log10_t_star": ("log10(1/J)", "log10 t*, t* = exp(L/(2A))"),
+    "log10_t_star_lo": ("log10(1/J)", "lower end of its interval"),
+    "log10_t_star_hi": ("log10(1/J)", "upper end of its interval"),
+}
+#: summary-table column -> (unit, description).
+SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
+    "quantity": ("", "kappa (per W), alpha, c, W~ (global), 'W > W~' (per W), W* (per L)"),
+    "L": ("site", "chain length of a per-L row"),
+    "W": ("J", "disorder strength of a per-W row"),
+    "unit": ("", "unit of estimate, se, lo, hi"),
+    "estimate": ("", "point estimate from the data"),
+    "se": ("", "standard error (resampling); NaN where some resamples have no finite value"),
+    "lo": ("", "lower end of the interval"),
+    "hi": ("", "upper end of the interval"),
+    "claim": ("", "the claim the verdict is about"),
+    "verdict": ("", "yes / no / undetermined"),
+    "P": ("", "fraction of resamples for which the claim holds"),
+    "n_points": ("", "points in the data's fit (kappa, alpha)"),
+    "n_censored": ("", "censored t~ left out of that fit"),
+}
 
-#: column -> description (also stored in ``DataFrame.attrs["columns"]``).
-COLUMNS: dict[str, str] = {
-    "L": "chain length (lattice sites)",
-    "W": "disorder strength W/J",
-    "n_realizations": "paired realizations used",
-    "t_tilde": "threshold time t~·J (first Ir >= r_th)",
-    "t_tilde_lower": "lower bound of t~·J (Ir + err crosses)",
-    "t_tilde_upper": "upper bound of t~·J (Ir - err crosses; NaN: beyond the data)",
-    "crossed": "Ir reaches r_th within the data",
-    "kappa": "d ln t~/dL at this W",
-    "kappa_err": "standard error of kappa",
-    "kappa_robust": "kappa > ln 4",
-    "slope_W": "d ln t~/d(W/J) at this L",
-    "slope_W_err": "standard error of slope_W",
-    "alpha": "alpha of ln t~ = c + alpha L W (joint fit, same on every row)",
-    "alpha_err": "standard error of alpha",
-    "W_tilde": "W~/J = 2 ln 2 / alpha (same on every row)",
-    "W_tilde_err": "standard error of W~",
-    "A": "slope of h = A ln t + B (lattice sites)",
-    "A_err": "standard error of A",
-    "B": "intercept of h = A ln t + B (lattice sites)",
-    "inv_A": "1/A",
-    "inv_A_err": "standard error of 1/A",
-    "t_star": "t*·J = exp(L/(2A))",
-    "ln_t_star_err": "standard error of ln t*",
-    "front_robust": "1/A > 2 ln 4",
-    "t_min": "fit window start t·J",
-    "t_max": "fit window end t·J",
-    "window": "'given' or 'suggested' (analysis.suggest_window) or 'none' (no data)",
+_SUMMARY_QUANTITIES = {
+    "kappa": ("1/site", "kappa > ln 4"),
+    "alpha": ("1/(site·J)", ""),
+    "c": ("", ""),
+    "W_tilde": ("J", ""),
+    "W_star": ("J", ""),
 }
 
 
-def _pick_window(window: Window | Mapping[tuple[int, float], Window] | None, L: int, W: float) -> Window | None:
-    if window is None:
-        return None
-    if isinstance(window, Mapping):
-        for key, val in window.items():
-            if int(key[0]) == L and np.isclose(float(key[1]), W):
-                return (float(val[0]), float(val[1]))
-        return None
-    return (float(window[0]), float(window[1]))
+@dataclass
+class Report:
+    """The two tables of :func:`report`, the notes that qualify them, and the run's settings.
+
+    Attributes
+    ----------
+    grid
+        One row per (L, W), columns :data:`GRID_COLUMNS` (front columns only where defined).
+    summary
+        Rows for kappa(W), alpha, c, W~, the claims W > W~ (per W) and W*(L); columns
+        :data:`SUMMARY_COLUMNS`.
+    notes
+        One-line statements: the fit window, censored points, a front left out and why, etc.
+    attrs
+        Settings: r_th, confidence, n_resamples, seed, definition, order, gamma, t_final.
+    bootstrap
+        The full output of :func:`analysis.resample.bootstrap` (for figures).
+    """
+
+    grid: pd.DataFrame
+    summary: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    attrs: dict = field(default_factory=dict)
+    bootstrap: xr.Dataset | None = None
+
+    def to_markdown(self, all_columns: bool = False) -> str:
+        """Both tables in Markdown (compact cells "estimate [lo, hi]" unless ``all_columns``)."""
+        conf = f"{100 * self.attrs['confidence']:g} %"
+        head = (f"r_th = {self.attrs['r_th']:g}; {conf} percentile intervals from {self.attrs['n_resamples']} "
+                f"resamples of the realizations (seed {self.attrs['seed']}); t~ fits use the "
+                f"{self.attrs['definition']} definition.")
+        parts = [head, ""] + [f"- {n}" for n in self.notes] + [""]
+        if all_columns:
+            parts += ["Per (L, W):", "", _with_units(self.grid, GRID_COLUMNS).to_markdown(index=False, floatfmt=".4g"),
+                      "", "Per W, per L and global:", "",
+                      self.summary.to_markdown(index=False, floatfmt=".4g")]
+        else:
+            parts += ["Per (L, W):", "", compact_grid(self.grid, conf).to_markdown(index=False, disable_numparse=True), "",
+                      "Per W, per L and global:", "", compact_summary(self.summary, conf).to_markdown(index=False, disable_numparse=True)]
+        return "\n".join(parts)
+
+    def to_csv(self) -> str:
+        """Both tables as CSV (headers with units), each after a ``# table`` comment line."""
+        return ("# per (L, W)\n" + _with_units(self.grid, GRID_COLUMNS).to_csv(index=False)
+                + "\n# per W, per L and global\n" + self.summary.to_csv(index=False))
+
+    def to_json(self) -> str:
+        """Both tables, units, notes and settings as one JSON document (inf as the string "inf")."""
+        def records(df: pd.DataFrame) -> list[dict]:
+            return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+        doc = {
+            "attrs": {k: _jsonable(v) for k, v in self.attrs.items()},
+            "notes": self.notes,
+            "units": {"grid": {k: GRID_COLUMNS[k][0] for k in self.grid.columns},
+                      "summary": {k: SUMMARY_COLUMNS[k][0] for k in self.summary.columns}},
+            "grid": records(self.grid),
+            "summary": records(self.summary),
+        }
+        return json.dumps(doc, indent=1)
+
+
+def _jsonable(v: object) -> object:
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    return v
+
+
+def _with_units(df: pd.DataFrame, spec: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
+    return df.rename(columns={c: f"{c} [{spec[c][0]}]" for c in df.columns if spec.get(c, ("",))[0]})
+
+
+def _num(x: float, fmt: str = ".3g") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NaN"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return format(x, fmt)
+
+
+def _ci(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
+    return f"{_num(est, fmt)} [{_num(lo, fmt)}, {_num(hi, fmt)}]"
+
+
+def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
+    """The per-(L, W) table with "estimate [interval]" cells and units in the headers."""
+    rows = []
+    for r in grid.itertuples():
+        row = {"L": r.L, "W [J]": f"{r.W:g}", "realizations": r.n_realizations}
+        for d in ("paper", "crossing"):
+            if getattr(r, f"t_tilde_{d}_censored"):
+                cell = f"censored (> t_final), interval [{_num(getattr(r, 't_tilde_' + d + '_lo'))}, ∞]"
+            else:
+                cell = _ci(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"), getattr(r, f"t_tilde_{d}_hi"))
+            row[f"t~ {d} [1/J] ({conf})"] = cell
+        if "inv_A" in grid.columns:
+            row["fit window [1/J]"] = f"[{_num(r.t_min, 'g')}, {_num(r.t_max, 'g')}]"
+            row[f"1/A [1/site] ({conf})"] = _ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)
+            row["1/A > 2 ln 4"] = r.front_verdict
+            row["P"] = f"{r.front_P:.2f}"
+            row["log10 t* [log10(1/J)]"] = _ci(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
+    """The summary table with "estimate [interval]" cells and the unit next to each quantity."""
+    names = {"kappa": "κ = d ln t~/dL", "alpha": "α (ln t~ = c + α L W)", "c": "c", "W_tilde": "W~ = 2 ln 2/α",
+             "W > W~": "W > W~", "W_star": "W* (1/A = 2 ln 4)"}
+    rows = []
+    for r in summary.itertuples():
+        at = f"W = {r.W:g}" if np.isfinite(r.W) else (f"L = {int(r.L)}" if np.isfinite(r.L) else "all")
+        unit = f" [{r.unit}]" if r.unit else ""
+        value = "" if r.quantity == "W > W~" else _ci(r.estimate, r.lo, r.hi)
+        rows.append({"quantity": names.get(r.quantity, r.quantity) + unit, "at": at,
+                     f"estimate [{conf} interval]": value, "s.e.": "" if r.quantity == "W > W~" else _num(r.se, ".2g"),
+                     "claim": r.claim, "verdict": r.verdict, "P": "" if not r.claim else f"{r.P:.2f}"})
+    return pd.DataFrame(rows)
 
 
 def report(
@@ -64,84 +206,116 @@ def report(
     r_th: float = 0.17,
     window: Window | Mapping[tuple[int, float], Window] | None = None,
     order: Literal["abs-then-mean", "mean-then-abs"] = "abs-then-mean",
-    error: Literal["jackknife", "unpaired"] = "jackknife",
-    weighted: bool = True,
-) -> pd.DataFrame:
-    """All headline results as one tidy table, one row per (L, W).
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    definition: Literal["paper", "crossing"] = "paper",
+    nonfinite: Literal["raise", "drop"] = "raise",
+) -> Report:
+    """All headline results, with resampled intervals and three-valued verdicts.
 
     Parameters
     ----------
     ds
-        Dataset with ``sz`` (schema of docs/design.md).
-    r_th
-        Threshold of the relative imbalance for t~.
-    window
-        Fit window(s) for h = A ln t + B, in units of 1/J: one ``(t_min, t_max)`` for every
-        (L, W), or a mapping ``{(L, W): (t_min, t_max)}``; (L, W) points it leaves out, and all
-        points when ``window`` is None, use :func:`analysis.front.suggest_window` on that curve.
-        The window used is in the columns ``t_min``, ``t_max`` and ``window``.
-    order, error, weighted
-        Passed to :func:`analysis.front`, :func:`analysis.relative_imbalance` and the fits.
+        Dataset with ``sz`` (schema: README, "Data").
+    r_th, window, order, n_resamples, seed, confidence, definition, nonfinite
+        As in :func:`analysis.resample.bootstrap`: ``window`` is one ``(t_min, t_max)`` (units of
+        1/J) for every (L, W), a mapping ``{(L, W): (t_min, t_max)}``, or None (then
+        :func:`analysis.suggest_window` per curve); the window used is in the ``t_min``,
+        ``t_max`` columns and stated in the notes.
 
     Returns
     -------
-    pandas.DataFrame
-        Columns as in :data:`COLUMNS` (descriptions also in ``df.attrs["columns"]``);
-        ``df.attrs`` also holds r_th, order, error, gamma, ln4 and two_ln4. Print it with
-        :func:`report_markdown`.
+    Report
+        ``grid`` (per (L, W)) and ``summary`` (per W, per L, global) DataFrames, ``notes``,
+        ``attrs``; print with ``Report.to_markdown()``, ``to_csv()`` or ``to_json()``. The front
+        columns are left out, with a note saying why, where the front is undefined (the default
+        front on jump-unraveling or noise-averaged data).
     """
     require_schema(ds)
-    ri = relative_imbalance(ds, error=error)
-    tt = threshold_time(ri, r_th=r_th)
-    sc = fit_threshold_scaling(tt, weighted=weighted)
-    fr = front(ds, order=order)
+    bs = bootstrap(ds, n_resamples=n_resamples, seed=seed, confidence=confidence, r_th=r_th,
+                   definition=definition, window=window, order=order, nonfinite=nonfinite)
+    vd = verdicts(bs)
+    with_front = bool(bs.attrs["front"])
     rows = []
-    for L in ds["L"].values:
-        for W in ds["W"].values:
-            sel = dict(L=L, W=W)
-            row: dict[str, object] = {"L": int(L), "W": float(W)}
-            row["n_realizations"] = int(ri["n_realizations"].sel(sel))
-            for k in ("t_tilde", "t_tilde_lower", "t_tilde_upper"):
-                row[k] = float(tt[k].sel(sel))
-            row["crossed"] = bool(tt["crossed"].sel(sel))
-            for k in ("kappa", "kappa_err"):
-                row[k] = float(sc[k].sel(W=W))
-            row["kappa_robust"] = bool(sc["kappa_robust"].sel(W=W))
-            for k in ("slope_W", "slope_W_err"):
-                row[k] = float(sc[k].sel(L=L))
-            for k in ("alpha", "alpha_err", "W_tilde", "W_tilde_err"):
-                row[k] = float(sc[k])
-            h = fr["h"].sel(sel)
-            win = _pick_window(window, int(L), float(W))
-            source = "given"
-            if win is None:
-                source = "suggested"
-                try:
-                    win = suggest_window(h)
-                except ValueError:
-                    win, source = None, "none"
-            if win is not None:
-                ff = fit_front(h, *win, h_err=fr["h_err"].sel(sel), weighted=weighted)
-                for k in ("A", "A_err", "B", "inv_A", "inv_A_err", "t_star", "ln_t_star_err"):
-                    row[k] = float(ff[k])
-                row["front_robust"] = bool(ff["robust"])
-                row["t_min"], row["t_max"] = win
-            else:
-                for k in ("A", "A_err", "B", "inv_A", "inv_A_err", "t_star", "ln_t_star_err", "t_min", "t_max"):
-                    row[k] = np.nan
-                row["front_robust"] = False
-            row["window"] = source
+    for L in bs["L"].values:
+        for W in bs["W"].values:
+            b = bs.sel(L=L, W=W)
+            row: dict[str, object] = {"L": int(L), "W": float(W), "n_realizations": int(b["n_realizations"])}
+            for d in ("paper", "crossing"):
+                for suffix in ("", "_lo", "_hi"):
+                    row[f"t_tilde_{d}{suffix}"] = float(b[f"t_tilde_{d}{suffix}"])
+                row[f"t_tilde_{d}_censored"] = bool(b[f"t_tilde_{d}_censored"])
+            if with_front:
+                row["t_min"], row["t_max"] = float(b["t_min"]), float(b["t_max"])
+                for k in ("A", "A_lo", "A_hi", "inv_A", "inv_A_se", "inv_A_lo", "inv_A_hi"):
+                    row[k] = float(b[k])
+                row["front_verdict"] = str(vd["front_verdict"].sel(L=L, W=W).item())
+                row["front_P"] = float(vd["front_P"].sel(L=L, W=W))
+                for k in ("log10_t_star", "log10_t_star_lo", "log10_t_star_hi"):
+                    row[k] = float(b[k])
             rows.append(row)
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
-    df.attrs.update(
-        {
-            "r_th": float(r_th), "order": order, "error": error, "gamma": float(ds["gamma"].values[1]),
-            "ln4": float(np.log(4.0)), "two_ln4": float(2 * np.log(4.0)), "columns": dict(COLUMNS),
-        }
-    )
-    return df
+    grid = pd.DataFrame(rows, columns=[c for c in GRID_COLUMNS if c in rows[0]])
+
+    def srow(quantity: str, *, L: float = np.nan, W: float = np.nan, sel: dict | None = None,
+             claim: str = "", verdict: str = "", P: float = np.nan, n_points: float = np.nan,
+             n_censored: float = np.nan) -> dict:
+        b = bs.sel(sel or {})
+        unit = _SUMMARY_QUANTITIES.get(quantity, ("",))[0]
+        est = {k: float(b[f"{quantity}{k}"]) for k in ("", "_se", "_lo", "_hi")} if quantity in bs else {}
+        return {"quantity": quantity, "L": L, "W": W, "unit": unit, "estimate": est.get("", np.nan),
+                "se": est.get("_se", np.nan), "lo": est.get("_lo", np.nan), "hi": est.get("_hi", np.nan),
+                "claim": claim, "verdict": verdict, "P": P, "n_points": n_points, "n_censored": n_censored}
+
+    summary = []
+    for W in bs["W"].values if bs.sizes["L"] >= 2 else []:
+        summary.append(srow("kappa", W=float(W), sel={"W": W}, claim="kappa > ln 4",
+                            verdict=str(vd["kappa_verdict"].sel(W=W).item()), P=float(vd["kappa_P"].sel(W=W)),
+                            n_points=int(bs["kappa_n"].sel(W=W)), n_censored=int(bs["kappa_n_censored"].sel(W=W))))
+    n_pts, n_cens = int(bs["alpha_n"]), int(bs["alpha_n_censored"])
+    summary.append(srow("alpha", n_points=n_pts, n_censored=n_cens))
+    summary.append(srow("c", n_points=n_pts, n_censored=n_cens))
+    summary.append(srow("W_tilde", n_points=n_pts, n_censored=n_cens))
+    for W in bs["W"].values:
+        summary.append(srow("W > W~", W=float(W), claim=f"W = {float(W):g} > W~",
+                            verdict=str(vd["W_tilde_verdict"].sel(W=W).item()), P=float(vd["W_tilde_P"].sel(W=W))))
+    if with_front:
+        for L in bs["L"].values:
+            summary.append(srow("W_star", L=int(L), sel={"L": L}))
+    summary_df = pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS))
+
+    notes = []
+    if with_front:
+        t_min, t_max = grid["t_min"].dropna().unique(), grid["t_max"].dropna().unique()
+        source = "given" if window is not None else "suggested per curve by analysis.suggest_window"
+        if len(t_min) == 0:
+            notes.append("no fit of h = A ln t + B: no curve has the 5 finite samples a fit window needs.")
+        elif len(t_min) == 1 and len(t_max) == 1:
+            notes.append(f"fit window of h = A ln t + B: t in [{t_min[0]:g}, {t_max[0]:g}] (units of 1/J, {source}).")
+        else:
+            notes.append(f"fit windows of h = A ln t + B differ per (L, W) ({source}): columns t_min, t_max.")
+    else:
+        notes.append(f"front columns (1/A, t*, W*) left out: {bs.attrs['front_note']}.")
+    if bs.sizes["L"] < 2:
+        notes.append("kappa = d ln t~/dL needs at least two L values: left out.")
+    for d in ("paper", "crossing"):
+        n = int(bs[f"t_tilde_{d}_censored"].sum())
+        if n:
+            notes.append(f"{n} t~ ({d}) censored (Ir does not reach r_th within t_final = {bs.attrs['t_final']:g}): "
+                         "lower bounds only" + ("; left out of the fits" if d == definition else "") + ".")
+    few = int(bs["n_realizations"].min())
+    if few < 10:
+        notes.append(f"as few as {few} realizations at some (L, W): resampling intervals from so few are rough "
+                     "(they understate the spread); treat the verdicts there with care.")
+    n_drop = int((ds.sizes["time"] * bs["n_realizations"] - bs["n_used"].sum("time")).sum())
+    if nonfinite == "drop" and n_drop:
+        notes.append(f"{n_drop} (realization, time) pairs dropped for non-finite values (nonfinite='drop').")
+    attrs = {k: bs.attrs[k] for k in ("r_th", "confidence", "n_resamples", "seed", "definition", "order", "gamma",
+                                      "t_final", "interval")}
+    attrs["two_ln4"], attrs["ln4"] = bs.attrs["two_ln4"], bs.attrs["ln4"]
+    return Report(grid=grid, summary=summary_df, notes=notes, attrs=attrs, bootstrap=bs)
 
 
-def report_markdown(table: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """The table of :func:`report` as a Markdown string (via tabulate)."""
-    return table.to_markdown(index=False, floatfmt=floatfmt)
+def report_markdown(rep: Report, all_columns: bool = False) -> str:
+    """``rep.to_markdown(all_columns)``: both tables of :func:`report` in Markdown."""
+    return rep.to_markdown(all_columns)

@@ -26,13 +26,8 @@ examples:
   mbl-avalanche combine part1.nc part2.nc -o all.nc
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --cluster slurm --jobs 10 --set 'cluster.walltime="02:00:00"'
   mbl-avalanche report quickstart.nc --figures figures/
+  mbl-avalanche report quickstart.nc --format json --n-resamples 2000 --confidence 0.9
 """
-
-
-#: The columns `report` prints by default (``--all-columns`` prints every one).
-REPORT_COLUMNS = ("L", "W", "n_realizations", "t_tilde", "t_tilde_lower", "t_tilde_upper", "kappa", "kappa_err",
-                  "kappa_robust", "alpha", "alpha_err", "W_tilde", "inv_A", "inv_A_err", "t_star", "front_robust",
-                  "t_min", "t_max")
 
 
 class CLIError(Exception):
@@ -76,13 +71,29 @@ def _parser() -> argparse.ArgumentParser:
     comb.add_argument("-o", "--output", required=True, help="netCDF file to write")
     comb.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
-    report = sub.add_parser("report", help="analyse a netCDF file: Markdown table and figures")
+    report = sub.add_parser("report", help="analyse a netCDF file: two tables (Markdown, CSV or JSON) and figures",
+                            description="Headline numbers with resampled confidence intervals and three-valued "
+                            "verdicts: a per-(L, W) table and a per-W / per-L / global table.")
     report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run`")
-    report.add_argument("--figures", metavar="DIR", help="write the figures as PNG files here")
-    report.add_argument("--r-th", type=float, default=0.17, help="threshold of Ir for t~ (default 0.17)")
-    report.add_argument("--t-min", type=float, help="start of the h(t) = A ln t + B fit window")
-    report.add_argument("--t-max", type=float, help="end of the fit window")
-    report.add_argument("--all-columns", action="store_true", help="print every column of analysis.report")
+    report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
+                        help="output format of the tables (default markdown)")
+    report.add_argument("--n-resamples", type=int, default=1000,
+                        help="resamples of the realizations behind every interval and verdict (default 1000)")
+    report.add_argument("--confidence", type=float, default=0.95,
+                        help="level of the central intervals, in (0, 1) (default 0.95)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    report.add_argument("--r-th", type=float, default=0.17, help="threshold of Ir for t~, in (0, 1) (default 0.17)")
+    report.add_argument("--t-min", type=float, help="start of the h(t) = A ln t + B fit window (units of 1/J)")
+    report.add_argument("--t-max", type=float, help="end of the fit window (units of 1/J)")
+    report.add_argument("--order", choices=("abs-then-mean", "mean-then-abs"), default="abs-then-mean",
+                        help="order of |.| and the realization mean in the front (default abs-then-mean; "
+                        "jump-unraveling and noise-averaged data have only mean-then-abs)")
+    report.add_argument("--all-columns", action="store_true",
+                        help="Markdown: every column (estimates, errors and interval ends apart)")
+    report.add_argument("--figures", metavar="DIR", help="write the figures into this directory")
+    report.add_argument("--figure-format", choices=("png", "pdf", "svg"), default="png",
+                        help="file format of the figures (default png)")
+    report.add_argument("--dpi", type=int, default=150, help="resolution of raster figures (default 150)")
     return parser
 
 
@@ -189,59 +200,105 @@ def _combine(args) -> int:
     return 0
 
 
-def _report(args) -> int:
-    import xarray as xr
-
-    import analysis
-
-    path = Path(args.dataset)
-    if not path.is_file():
-        raise CLIError(f"dataset {path} not found")
-    with xr.open_dataset(path) as opened:
-        ds = opened.load()
-    window = None
+def _check_report_args(args) -> None:
+    for name, value in (("--r-th", args.r_th), ("--confidence", args.confidence)):
+        if not (math.isfinite(value) and 0.0 < value < 1.0):
+            raise CLIError(f"{name} must be in (0, 1); got {value}")
+    if args.n_resamples < 10:
+        raise CLIError(f"--n-resamples must be >= 10; got {args.n_resamples}")
+    if args.seed < 0:
+        raise CLIError(f"--seed must be >= 0; got {args.seed}")
+    if not 10 <= args.dpi <= 2400:
+        raise CLIError(f"--dpi must be in [10, 2400]; got {args.dpi}")
     if (args.t_min is None) != (args.t_max is None):
         raise CLIError("give both --t-min and --t-max, or neither (then a window is suggested per curve)")
-    if args.t_min is not None:
-        window = (args.t_min, args.t_max)
-    table = analysis.report(ds, r_th=args.r_th, window=window)
-    print(f"# {path.name}: delta = {ds.attrs.get('delta')}, gamma = {ds.attrs.get('gamma')}, "
-          f"r_th = {args.r_th}, front order = {table.attrs.get('order')}\n")
-    shown = table if args.all_columns else table[list(REPORT_COLUMNS)]
-    print(analysis.report_markdown(shown))
+    for name, value in (("--t-min", args.t_min), ("--t-max", args.t_max)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise CLIError(f"{name} must be a positive time; got {value}")
+    if args.t_min is not None and not args.t_min < args.t_max:
+        raise CLIError(f"--t-min must be below --t-max; got {args.t_min} and {args.t_max}")
+    if args.figures and Path(args.figures).exists() and not Path(args.figures).is_dir():
+        raise CLIError(f"--figures {args.figures} is a file; it must be a directory (created if missing)")
+
+
+def _open_dataset(path: Path):
+    import xarray as xr
+
+    if not path.is_file():
+        raise CLIError(f"dataset {path} not found")
+    try:
+        with xr.open_dataset(path) as opened:
+            ds = opened.load()
+    except Exception as exc:  # xarray/netCDF raise many types for a foreign file
+        raise CLIError(f"cannot read {path} as a netCDF dataset ({type(exc).__name__}); "
+                       "give a file written by `mbl-avalanche run`") from None
+    if "sz" not in ds.data_vars:
+        raise CLIError(f"{path} has no variable 'sz': not a dataset written by `mbl-avalanche run`")
+    return ds
+
+
+def _report(args) -> int:
+    import analysis
+
+    _check_report_args(args)
+    path = Path(args.dataset)
+    ds = _open_dataset(path)
+    window = None if args.t_min is None else (args.t_min, args.t_max)
+    rep = analysis.report(ds, r_th=args.r_th, window=window, n_resamples=args.n_resamples, seed=args.seed,
+                          confidence=args.confidence, order=args.order)
+    if args.format == "json":
+        text = rep.to_json()
+    elif args.format == "csv":
+        text = rep.to_csv()
+    else:
+        text = (f"# {path.name}: delta = {ds.attrs.get('delta')}, gamma = {ds.attrs.get('gamma')}, "
+                f"front order = {rep.attrs['order']}\n\n" + rep.to_markdown(args.all_columns))
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `report | head`: the reader is gone, nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     if args.figures:
-        for name in _write_figures(ds, table, Path(args.figures), args.r_th):
+        written, skipped = _write_figures(ds, rep, Path(args.figures), args.figure_format, args.dpi)
+        for name in written:
             print(f"wrote {name}", file=sys.stderr)
+        for line in skipped:
+            print(line, file=sys.stderr)
     return 0
 
 
-def _write_figures(ds, table, directory: Path, r_th: float) -> list[Path]:
-    """The paper's Figs. 2-5 for this dataset, as PNG files in ``directory``."""
+def _write_figures(ds, rep, directory: Path, fmt: str = "png", dpi: int = 150) -> tuple[list[Path], list[str]]:
+    """The paper's Figs. 2-5 for this dataset in ``directory``; also says which were skipped and why."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import numpy as np
-
     import analysis
     from analysis import plots
 
     directory.mkdir(parents=True, exist_ok=True)
+    bs = rep.bootstrap
     ri = analysis.relative_imbalance(ds)
-    tt = analysis.threshold_time(ri, r_th=r_th)
-    fr = analysis.front(ds)
-    L_max = int(ds.L.max())
-    row = table[table.L == L_max]
-    window = (np.nanmin(row.t_min), np.nanmax(row.t_max)) if np.isfinite(row.t_min).any() else None
-    figures = {"fig2_imbalance.png": plots.fig2_imbalance(ri), "fig5_collapse.png": plots.fig5_collapse(analysis.collapse(ri))}
+    tt = analysis.threshold_time(ri, r_th=rep.attrs["r_th"])
+    figures = {"fig2_imbalance": plots.fig2_imbalance(ri, bs=bs, r_th=rep.attrs["r_th"]),
+               "fig5_collapse": plots.fig5_collapse(analysis.collapse(ri), bs=bs)}
+    skipped = []
     if ds.sizes["L"] >= 2:
-        figures["fig3_threshold.png"] = plots.fig3_threshold(tt, analysis.fit_threshold_scaling(tt))
-    if window is not None:
-        figures["fig4_front.png"] = plots.fig4_front(fr, analysis.fit_front(fr, *window), L=L_max)
+        figures["fig3_threshold"] = plots.fig3_threshold(tt, bs=bs)
+    else:
+        skipped.append("skipped fig3_threshold: t~ versus L needs at least two L values")
+    if bs.attrs["front"] and "A" in bs and bool(bs["A"].notnull().any()):
+        fr = analysis.front(ds, order=rep.attrs["order"])
+        figures["fig4_front"] = plots.fig4_front(fr, bs=bs)
+    else:
+        skipped.append(f"skipped fig4_front: {bs.attrs['front_note'] or 'no fit window holds enough points'}")
     written = []
     for name, fig in figures.items():
-        fig.savefig(directory / name, dpi=120)
-        written.append(directory / name)
-    return written
+        target = directory / f"{name}.{fmt}"
+        fig.savefig(target, dpi=dpi)
+        written.append(target)
+    return written, skipped
 
 
 def main(argv: list[str] | None = None) -> int:

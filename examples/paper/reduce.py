@@ -1,17 +1,24 @@
-"""Reduce the paper-reproduction runs to the numbers, tables and figures the README shows.
+"""Reduce the paper-reproduction datasets to the tables and figures the README's Results show.
 
-Run after the commands in the README's "Results" section (also in each config's header)::
+Run from the repository root (this is the command printed next to the results)::
 
-    python examples/paper/reduce.py --results results --out docs/results --figures docs/figures
+    python examples/paper/reduce.py --results datasets --out docs/results --figures docs/figures
 
-Reads ``results/anderson_L*.nc``, ``results/mbl_front*.nc`` and ``results/mbl_threshold.nc`` (any that
-exist) and writes
+Inputs, all required: ``mbl_front.nc``, ``mbl_front_L14.nc`` and ``mbl_threshold.nc`` in ``--results``
+(shipped in ``datasets/``). The Anderson runs (``anderson_L50.nc``, ``anderson_L100.nc``,
+``anderson_L200.nc``, 180-360 MB each) are used when present in ``--results``; otherwise their
+reduced h(t) curves already in ``--out`` (``anderson_L*_front.nc``) are fitted, without
+resampling (the realizations are not shipped), and said so.
 
-* ``docs/results/<name>_report.csv``: :func:`analysis.report` of each run with the stated fit window;
-* ``docs/results/<name>_front.nc``: h(t) and its error for both orders of |.| and the mean (small);
-* ``docs/results/sensitivity.csv``: 1/A for several fit windows and both orders;
-* ``docs/results/results.md``: the Markdown tables pasted into the README;
-* figures under ``docs/figures/``.
+Outputs (each written to a temporary file and moved into place only after everything has been
+computed, so a failure never leaves a truncated or emptied file):
+
+* ``<name>_grid.csv``, ``<name>_summary.csv``: the two tables of :func:`analysis.report`;
+* ``<name>_front.nc``: h(t) and its error for both orders of |.| and the mean (small);
+* ``anderson_fits.csv``: 1/A of the Anderson curves;
+* ``sensitivity.csv``: 1/A for several fit windows and both orders;
+* ``results.md``: the Markdown pasted into the README's Results;
+* figures under ``--figures`` (``--format png|pdf|svg``, ``--dpi``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ for _var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import matplotlib  # noqa: E402
@@ -31,6 +40,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from scipy import stats  # noqa: E402
 
 import analysis  # noqa: E402
 from analysis import plots  # noqa: E402
@@ -39,18 +49,26 @@ from analysis import plots  # noqa: E402
 WINDOWS = {"anderson": (20.0, 1000.0), "mbl_front": (20.0, 1000.0), "mbl_threshold": (20.0, 1000.0)}
 #: Alternative windows for the sensitivity table.
 SENSITIVITY = [(10.0, 1000.0), (20.0, 1000.0), (50.0, 1000.0), (100.0, 1000.0), (20.0, 300.0)]
+REQUIRED = ("mbl_front.nc", "mbl_front_L14.nc", "mbl_threshold.nc")
+ANDERSON_L = (50, 100, 200)
+#: realizations of the Anderson runs (README commands), for reduced curves that do not record it
+ANDERSON_REALIZATIONS = {50: 1200, 100: 1200, 200: 300}
 TWO_LN4 = 2 * np.log(4.0)
+COMMAND = "python examples/paper/reduce.py --results datasets --out docs/results --figures docs/figures"
 
 
-def _front_file(ds: xr.Dataset, path: Path) -> xr.Dataset:
+class InputError(Exception):
+    """A missing or unreadable input: reported as one line, exit status 2."""
+
+
+def _front_file(ds: xr.Dataset) -> xr.Dataset:
     parts = []
     for order in ("abs-then-mean", "mean-then-abs"):
-        fr = analysis.front(ds, order=order)[["h", "h_err"]].expand_dims(order=[order])
-        parts.append(fr)
+        parts.append(analysis.front(ds, order=order)[["h", "h_err"]].expand_dims(order=[order]))
     out = xr.concat(parts, dim="order")
     out["order"].attrs.update(long_name="order of |.| and the realization mean in dS_j", units="1")
     out.attrs.update({k: ds.attrs[k] for k in ("delta", "gamma", "tau", "seed_entropy", "command") if k in ds.attrs})
-    out.to_netcdf(path)
+    out.attrs["n_realizations"] = int(ds["n_realizations"].max()) if "n_realizations" in ds else ds.sizes["realization"]
     return out
 
 
@@ -61,157 +79,243 @@ def _sensitivity(name: str, front: xr.Dataset) -> pd.DataFrame:
         for window in SENSITIVITY:
             if fr.time.values.max() < window[1]:
                 continue
-            ff = analysis.fit_front(fr, *window)
+            ff = analysis.fit_front(fr["h"], *window)
             for L in ff.L.values:
                 for W in ff.W.values:
                     sel = ff.sel(L=L, W=W)
                     rows.append(dict(run=name, order=str(order), t_min=window[0], t_max=window[1], L=int(L),
-                                     W=float(W), inv_A=float(sel.inv_A), inv_A_err=float(sel.inv_A_err)))
+                                     W=float(W), A=float(sel.A), inv_A=float(sel.inv_A)))
     return pd.DataFrame(rows)
 
 
-def _invA_vs_W(reports: dict[str, pd.DataFrame], title: str) -> Figure:
-    fig = Figure(figsize=(5.5, 4), layout="constrained")
+def _anderson_from_curves(front: xr.Dataset, confidence: float) -> pd.DataFrame:
+    """OLS fit of the shipped mean h(t); the interval is the fit's normal interval, not resampled."""
+    fr = front.sel(order="abs-then-mean")
+    ff = analysis.fit_front(fr["h"], *WINDOWS["anderson"])
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    rows = []
+    for W in ff.W.values:
+        s = ff.sel(W=W).isel(L=0)
+        A, e = float(s.A), float(s.A_err)
+        lo_A, hi_A = A - z * e, A + z * e
+        lo, hi = (1 / hi_A, 1 / lo_A) if lo_A > 0 else (1 / hi_A, np.inf)
+        verdict = "yes" if lo_A > 0 and lo > TWO_LN4 else ("no" if lo_A > 0 and hi < TWO_LN4 else "undetermined")
+        L = int(ff.L.values[0])
+        n = int(front.attrs.get("n_realizations", ANDERSON_REALIZATIONS.get(L, 0)))
+        rows.append(dict(L=L, W=float(W), n_realizations=n,
+                         inv_A=1 / A, inv_A_lo=lo, inv_A_hi=hi, front_verdict=verdict))
+    return pd.DataFrame(rows)
+
+
+def _invA_vs_W(tables: dict[str, pd.DataFrame], title: str) -> Figure:
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()
-    for label, table in reports.items():
-        ax.errorbar(table.W, table.inv_A, yerr=table.inv_A_err, marker="o", capsize=3, label=label)
-    ax.axhline(TWO_LN4, color="k", ls=":", label="2 ln 4 (Eq. 18)")
-    ax.set_xlabel("disorder strength W (units of J)")
-    ax.set_ylabel("1/A (per lattice site)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    for k, (label, table) in enumerate(tables.items()):
+        x = table.W.to_numpy() * (1 + 0.012 * (k - 1))  # small offsets keep the bars apart
+        err = np.vstack([table.inv_A - table.inv_A_lo, table.inv_A_hi - table.inv_A])
+        ax.errorbar(x, table.inv_A, yerr=err, marker="o", ms=4, capsize=3, label=label)
+    ax.axhline(TWO_LN4, color="k", ls=":")
+    ax.text(0.03, TWO_LN4, r"$2\ln 4$ (Eq. 18)", transform=ax.get_yaxis_transform(), va="bottom", fontsize="small")
+    ax.set_yscale("log")
+    ws = sorted({float(w) for t in tables.values() for w in t.W})
+    ax.set_xticks(ws, [f"{w:g}" for w in ws])
+    ax.set_xlabel(r"disorder strength $W/J$")
+    ax.set_ylabel(r"$1/A$ (per lattice site)")
+    ax.set_title(title, fontsize="small")
+    ax.legend(fontsize="small")
     return fig
 
 
-def main() -> None:
+def _ci(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
+    def f(x: float) -> str:
+        return "∞" if np.isposinf(x) else ("-∞" if np.isneginf(x) else ("NaN" if np.isnan(x) else format(x, fmt)))
+    return f"{f(est)} [{f(lo)}, {f(hi)}]"
+
+
+def _front_md(grid: pd.DataFrame, summary: pd.DataFrame, L: int) -> list[str]:
+    md = ["| W | realizations | 1/A [1/site] (95 % interval) | 1/A > 2 ln 4 | P(1/A > 2 ln 4) | log10 t* [log10(1/J)] |",
+          "| --- | --- | --- | --- | --- | --- |"]
+    for r in grid[grid.L == L].itertuples():
+        md.append(f"| {r.W:g} | {r.n_realizations} | {_ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | {r.front_verdict} | "
+                  f"{r.front_P:.2f} | {_ci(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)} |")
+    ws = summary[(summary.quantity == "W_star") & (summary.L == L)].iloc[0]
+    md.append(f"\nW*(L = {L}), where 1/A crosses 2 ln 4 (linear in W): **{_ci(ws.estimate, ws.lo, ws.hi, '.2f')}** "
+              "(95 % interval).\n")
+    return md
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="results", type=Path)
+    parser.add_argument("--results", default="datasets", type=Path, help="directory of the input datasets")
     parser.add_argument("--out", default="docs/results", type=Path)
     parser.add_argument("--figures", default="docs/figures", type=Path)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    args.figures.mkdir(parents=True, exist_ok=True)
-    md, sens = [], []
+    parser.add_argument("--n-resamples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--format", choices=("png", "pdf", "svg"), default="png", help="figure file format")
+    parser.add_argument("--dpi", type=int, default=150)
+    args = parser.parse_args(argv)
+    try:
+        outputs = reduce(args)
+    except InputError as exc:
+        print(f"reduce.py: error: {exc}", file=sys.stderr)
+        return 2
+    for path, content in outputs.items():  # everything computed: now write, each file atomically
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        if isinstance(content, Figure):
+            content.savefig(tmp, dpi=args.dpi, format=args.format)
+        elif isinstance(content, xr.Dataset):
+            content.to_netcdf(tmp)
+        else:
+            tmp.write_text(content)
+        os.replace(tmp, path)
+    print((args.out / "results.md").read_text())
+    print(f"wrote {len(outputs)} files", file=sys.stderr)
+    return 0
 
-    anderson = sorted(args.results.glob("anderson_L*.nc"), key=lambda p: int(p.stem.split("_L")[1]))
-    if anderson:
-        reports = {}
-        for path in anderson:
-            ds = xr.load_dataset(path)
-            name = path.stem
-            window = WINDOWS["anderson"]
-            table = analysis.report(ds, window=window)
-            table.to_csv(args.out / f"{name}_report.csv", index=False)
-            front = _front_file(ds, args.out / f"{name}_front.nc")
-            sens.append(_sensitivity(name, front))
-            L = int(ds.L.values[0])
-            reports[f"L = {L} ({int(ds.n_realizations[0])} realizations)"] = table
-            if L == 100:
-                fr = analysis.front(ds)
-                plots.fig4_front(fr, analysis.fit_front(fr, *window)).savefig(
-                    args.figures / "anderson_front.png", dpi=120)
-        _invA_vs_W(reports, "Anderson (Delta = 0): 1/A from h = A ln t + B on t in [20, 1000]").savefig(
-            args.figures / "anderson_invA.png", dpi=120)
-        md.append("### Anderson front (Delta = 0, gamma = 1, t_final = 1000, window t in [20, 1000])\n")
-        md.append("| L | W | realizations | 1/A | 1/A > 2 ln 4 |\n| --- | --- | --- | --- | --- |")
-        for label, table in reports.items():
-            for row in table.itertuples():
-                md.append(f"| {row.L} | {row.W:g} | {row.n_realizations} | {row.inv_A:.2f} ± {row.inv_A_err:.2f} | "
-                          f"{'yes' if row.front_robust else 'no'} |")
-        md.append("")
 
-    for path in sorted(args.results.glob("mbl_front*.nc")):
-        name = path.stem
-        ds = xr.load_dataset(path)
-        window = WINDOWS["mbl_front"]
-        table = analysis.report(ds, window=window)
-        table.to_csv(args.out / f"{name}_report.csv", index=False)
-        front = _front_file(ds, args.out / f"{name}_front.nc")
+def _load(path: Path) -> xr.Dataset:
+    try:
+        return xr.load_dataset(path)
+    except Exception as exc:
+        raise InputError(f"cannot read {path} ({type(exc).__name__})") from None
+
+
+def reduce(args: argparse.Namespace) -> dict[Path, object]:
+    """Compute every output in memory; returns {path: text, Dataset or Figure}."""
+    missing = [str(args.results / n) for n in REQUIRED if not (args.results / n).is_file()]
+    if missing:
+        raise InputError(f"missing input(s) {', '.join(missing)}: run the commands in README 'Results' (or use "
+                         "--results datasets, the shipped copies); nothing was written")
+    out: dict[Path, object] = {}
+    fig_path = lambda name: args.figures / f"{name}.{args.format}"  # noqa: E731
+    kw = dict(n_resamples=args.n_resamples, seed=args.seed, confidence=args.confidence)
+    md = [f"Regenerate everything below with `{COMMAND}` "
+          f"({args.n_resamples} resamples of the realizations, seed {args.seed}, "
+          f"{100 * args.confidence:g} % percentile intervals).\n"]
+    sens = []
+
+    anderson_raw = {L: args.results / f"anderson_L{L}.nc" for L in ANDERSON_L}
+    anderson_curves = {L: args.out / f"anderson_L{L}_front.nc" for L in ANDERSON_L}
+    tables = {}
+    for L in ANDERSON_L:
+        if anderson_raw[L].is_file():
+            ds = _load(anderson_raw[L])
+            rep = analysis.report(ds, window=WINDOWS["anderson"], **kw)
+            front = _front_file(ds)
+            out[anderson_curves[L]] = front
+            table, resampled = rep.grid, True
+        elif anderson_curves[L].is_file():
+            front = _load(anderson_curves[L])
+            table, resampled = _anderson_from_curves(front, args.confidence), False
+        else:
+            raise InputError(f"missing input {anderson_raw[L]} (and its reduced curves {anderson_curves[L]})")
+        tables[f"L = {L} ({int(table.n_realizations.iloc[0])} realizations)"] = table
+        sens.append(_sensitivity(f"anderson_L{L}", front))
+        if L == 100:
+            fr = front.sel(order="abs-then-mean")
+            out[fig_path("anderson_front")] = plots.fig4_front(fr, analysis.fit_front(fr["h"], *WINDOWS["anderson"]))
+    fits = pd.concat(tables.values(), ignore_index=True)
+    out[args.out / "anderson_fits.csv"] = fits.to_csv(index=False)
+    how = "resampled" if resampled else "fit errors of the mean h(t), not resampled"
+    out[fig_path("anderson_invA")] = _invA_vs_W(
+        tables, f"Anderson ($\\Delta = 0$): $1/A$ of $h = A\\ln t + B$ on t in [20, 1000]\n"
+                f"{100 * args.confidence:g} % intervals: {how}")
+    md.append("### Anderson front (Delta = 0, gamma = 1, t_final = 1000, window t in [20, 1000])\n")
+    if not resampled:
+        md.append("Intervals: the ordinary least-squares error of A on the shipped mean h(t), "
+                  "A ± z s.e. (z = 1.96 at 95 %) mapped to 1/A; the 180-360 MB datasets with the realizations are not shipped, so "
+                  "these are not resampled and P is not available.\n")
+    md.append("| L | W | realizations | 1/A [1/site] (95 % interval) | 1/A > 2 ln 4 |\n| --- | --- | --- | --- | --- |")
+    for r in fits.itertuples():
+        md.append(f"| {r.L} | {r.W:g} | {r.n_realizations} | {_ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | "
+                  f"{r.front_verdict} |")
+    md.append("")
+
+    timing = {}
+    for name in ("mbl_front", "mbl_front_L14"):
+        ds = _load(args.results / f"{name}.nc")
+        start = time.perf_counter()
+        rep = analysis.report(ds, window=WINDOWS["mbl_front"], **kw)
+        timing[name] = time.perf_counter() - start
+        out[args.out / f"{name}_grid.csv"] = rep.to_csv().split("\n# per W")[0].removeprefix("# per (L, W)\n")
+        out[args.out / f"{name}_summary.csv"] = rep.summary.to_csv(index=False)
+        front = _front_file(ds)
+        out[args.out / f"{name}_front.nc"] = front
         sens.append(_sensitivity(name, front))
         fr = analysis.front(ds)
-        plots.fig4_front(fr, analysis.fit_front(fr, *window)).savefig(args.figures / f"{name}.png", dpi=120)
+        out[fig_path(name)] = plots.fig4_front(fr, bs=rep.bootstrap)
         L = int(ds.L.max())
-        sub = table[table.L == L]
-        w_star = _crossing(sub.W.values, sub.inv_A.values, TWO_LN4)
-        md.append(f"### Interacting front (Delta = 1, L = {L}, t_final = {ds.attrs['t_final']:g}, window t in "
-                  f"[{window[0]:g}, {window[1]:g}])\n")
-        md.append("| W | realizations | 1/A | 1/A > 2 ln 4 |\n| --- | --- | --- | --- |")
-        for row in sub.itertuples():
-            md.append(f"| {row.W:g} | {row.n_realizations} | {row.inv_A:.2f} ± {row.inv_A_err:.2f} | "
-                      f"{'yes' if row.front_robust else 'no'} |")
-        md.append(f"\n1/A crosses 2 ln 4 at W* ≈ {w_star:.1f} (linear interpolation in W).\n")
+        md.append(f"### Interacting front (Delta = 1, L = {L}, t_final = {ds.attrs['t_final']:g}, "
+                  f"window t in [{WINDOWS['mbl_front'][0]:g}, {WINDOWS['mbl_front'][1]:g}])\n")
+        md += _front_md(rep.grid, rep.summary, L)
 
-    path = args.results / "mbl_threshold.nc"
-    if path.exists():
-        ds = xr.load_dataset(path)
-        table = analysis.report(ds, window=WINDOWS["mbl_threshold"])
-        table.to_csv(args.out / "mbl_threshold_report.csv", index=False)
-        ri = analysis.relative_imbalance(ds)
-        tt = analysis.threshold_time(ri)
-        sc = analysis.fit_threshold_scaling(tt)
-        plots.fig2_imbalance(ri, L=int(ds.L.max())).savefig(args.figures / "mbl_imbalance.png", dpi=120)
-        plots.fig3_threshold(tt, sc).savefig(args.figures / "mbl_threshold.png", dpi=120)
-        plots.fig5_collapse(analysis.collapse(ri)).savefig(args.figures / "mbl_collapse.png", dpi=120)
-        md.append(f"### Imbalance threshold (Delta = 1, unraveling = {ds.attrs['unraveling']}, "
-                  f"t_final = {ds.attrs['t_final']:g}, r_th = 0.17)\n")
-        Ws = [float(w) for w in ds.W.values]
-        md.append("| L | " + " | ".join(f"t~ (W = {w:g})" for w in Ws) + " |")
-        md.append("| --- |" + " --- |" * len(Ws))
-        for L in ds.L.values:
-            cells = []
-            for W in Ws:
-                r = table[(table.L == L) & (table.W == W)].iloc[0]
-                cells.append(f"{r.t_tilde:.3g} [{r.t_tilde_lower:.3g}, {r.t_tilde_upper:.3g}]"
-                             if r.crossed else "not crossed")
-            md.append(f"| {L} | " + " | ".join(cells) + " |")
-        md.append("\n| W | kappa = d ln t~ / dL | kappa > ln 4 |\n| --- | --- | --- |")
+    ds = _load(args.results / "mbl_threshold.nc")
+    start = time.perf_counter()
+    rep = analysis.report(ds, window=WINDOWS["mbl_threshold"], **kw)
+    timing["mbl_threshold"] = time.perf_counter() - start
+    out[args.out / "mbl_threshold_grid.csv"] = rep.to_csv().split("\n# per W")[0].removeprefix("# per (L, W)\n")
+    out[args.out / "mbl_threshold_summary.csv"] = rep.summary.to_csv(index=False)
+    bs = rep.bootstrap
+    ri = analysis.relative_imbalance(ds)
+    tt = analysis.threshold_time(ri)
+    out[fig_path("mbl_imbalance")] = plots.fig2_imbalance(ri, L=int(ds.L.max()), bs=bs)
+    out[fig_path("mbl_threshold")] = plots.fig3_threshold(tt, bs=bs)
+    out[fig_path("mbl_collapse")] = plots.fig5_collapse(analysis.collapse(ri), bs=bs)
+    md.append(f"### Imbalance threshold (Delta = 1, unraveling = {ds.attrs['unraveling']}, "
+              f"t_final = {ds.attrs['t_final']:g}, r_th = 0.17)\n")
+    md.append("t~ [1/J] with 95 % intervals; paper: the first sample time with Ir - err > r_th (err: paired "
+              "jackknife), crossing: where the central Ir crosses r_th (interpolated in ln t). The fits use the "
+              "paper's t~.\n")
+    Ws = [float(w) for w in ds.W.values]
+    md.append("| L | realizations | " + " | ".join(f"t~ (W = {w:g}) paper / crossing" for w in Ws) + " |")
+    md.append("| --- | --- |" + " --- |" * len(Ws))
+    g = rep.grid
+    for L in ds.L.values:
+        cells = []
         for W in Ws:
-            k = sc.sel(W=W)
-            md.append(f"| {W:g} | {float(k.kappa):.3f} ± {float(k.kappa_err):.3f} | {'yes' if bool(k.kappa_robust) else 'no'} |")
-        md.append(f"\nJoint fit ln t~ = c + alpha L W: alpha = {float(sc.alpha):.4f} ± {float(sc.alpha_err):.4f}, "
-                  f"W~ = 2 ln 2 / alpha = {float(sc.W_tilde):.1f} ± {float(sc.W_tilde_err):.1f}.\n")
+            r = g[(g.L == L) & (g.W == W)].iloc[0]
+            cell = []
+            for d in ("paper", "crossing"):
+                cell.append("censored" if r[f"t_tilde_{d}_censored"] else
+                            _ci(r[f"t_tilde_{d}"], r[f"t_tilde_{d}_lo"], r[f"t_tilde_{d}_hi"]))
+            cells.append(" / ".join(cell))
+        md.append(f"| {L} | {int(g[g.L == L].n_realizations.iloc[0])} | " + " | ".join(cells) + " |")
+    s = rep.summary
+    md.append("\n| W | kappa = d ln t~/dL [1/site] (95 % interval) | kappa > ln 4 | P(kappa > ln 4) | W > W~ | P(W > W~) |")
+    md.append("| --- | --- | --- | --- | --- | --- |")
+    for W in Ws:
+        k = s[(s.quantity == "kappa") & (s.W == W)].iloc[0]
+        w = s[(s.quantity == "W > W~") & (s.W == W)].iloc[0]
+        md.append(f"| {W:g} | {_ci(k.estimate, k.lo, k.hi)} | {k.verdict} | {k.P:.2f} | {w.verdict} | {w.P:.2f} |")
+    a = s[s.quantity == "alpha"].iloc[0]
+    wt = s[s.quantity == "W_tilde"].iloc[0]
+    md.append(f"\nJoint fit ln t~ = c + alpha L W ({int(a.n_points)} points, {int(a.n_censored)} censored): "
+              f"**alpha = {a.estimate:.4f} ± {a.se:.4f}** (95 % interval [{a.lo:.4f}, {a.hi:.4f}]) per site per J, "
+              f"**W~ = 2 ln 2 / alpha = {wt.estimate:.1f}** (95 % interval [{wt.lo:.1f}, {wt.hi:.1f}]) J.\n")
 
-    if sens:
-        table = pd.concat(sens, ignore_index=True)
-        table.to_csv(args.out / "sensitivity.csv", index=False)
-        md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
-        md.append("1/A for fit windows [t_min, t_max] and both orders (abs: |.| per realization, then the mean, "
-                  "the default; mean: |mean - mean|). All runs and L: `docs/results/sensitivity.csv`.\n")
-        md.append(sensitivity_markdown(table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])]))
-        md.append("")
-    (args.out / "results.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
-
-
-def sensitivity_markdown(table: pd.DataFrame) -> str:
-    """The sensitivity table: one row per (run, L, W), one column per (order, window), 1/A ± error.
-
-    A fit whose slope A is within two standard errors of 0 (|1/A| < 2 err(1/A), since
-    err(1/A) / |1/A| = err(A) / |A|) has no meaningful 1/A: a flat h(t) on a short window gives any
-    value, of either sign. Such cells read "A ≈ 0" instead of a number.
-    """
-    rows: dict[str, dict[str, str]] = {}
-    columns: list[str] = []
-    for r in table.sort_values(["run", "L", "W"], kind="stable").itertuples():
-        kind = "Anderson" if r.run.startswith("anderson") else "interacting"
-        row = rows.setdefault(f"{kind}, L = {r.L}, W = {r.W:g}", {})
-        column = f"{'abs' if r.order == 'abs-then-mean' else 'mean'} [{r.t_min:g}, {r.t_max:g}]"
-        if column not in columns:
-            columns.append(column)
-        row[column] = "A ≈ 0" if abs(r.inv_A) < 2 * r.inv_A_err else f"{r.inv_A:.2f} ± {r.inv_A_err:.2f}"
-    lines = ["| chain, L, W | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
-    lines += [f"| {name} | " + " | ".join(row.get(c, "") for c in columns) + " |" for name, row in rows.items()]
-    lines.append('\n"A ≈ 0": the slope A is within two standard errors of 0 on that window, so 1/A is undefined.')
-    return "\n".join(lines)
-
-
-def _crossing(W: np.ndarray, y: np.ndarray, level: float) -> float:
-    """First W where y crosses ``level`` from below, interpolated linearly; NaN if it never does."""
-    for k in range(1, len(W)):
-        if y[k - 1] < level <= y[k]:
-            return float(W[k - 1] + (level - y[k - 1]) * (W[k] - W[k - 1]) / (y[k] - y[k - 1]))
-    return float("nan")
+    table = pd.concat(sens, ignore_index=True)
+    out[args.out / "sensitivity.csv"] = table.to_csv(index=False)
+    md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
+    md.append("1/A (point estimates, ordinary least squares) for fit windows [t_min, t_max] and both orders (abs: |.| "
+              "per realization, then the mean, the default; mean: |mean - mean|). 'A < 0': the fitted slope is negative on "
+              "that window (h does not grow there: no 1/A to quote). "
+              "All runs and L: `docs/results/sensitivity.csv`.\n")
+    shown = table[table.run.isin(["anderson_L100", "mbl_front", "mbl_front_L14"])].copy()
+    shown["fit"] = [f"{'abs' if o == 'abs-then-mean' else 'mean'} [{a:g}, {b:g}]"
+                    for o, a, b in zip(shown.order, shown.t_min, shown.t_max)]
+    shown["value"] = [f"{v:.2f}" if a > 0 else "A < 0" for v, a in zip(shown.inv_A, shown.A)]
+    pivot = shown.pivot_table(index=["run", "W"], columns="fit", values="value", aggfunc="first", sort=False)
+    pivot = pivot.sort_index().reset_index()
+    pivot["W"] = pivot["W"].map(lambda w: f"{w:g}")
+    md.append(pivot.to_markdown(index=False, disable_numparse=True))
+    md.append("")
+    out[args.out / "results.md"] = "\n".join(md) + "\n"
+    for name, seconds in timing.items():
+        print(f"{name}: report with {args.n_resamples} resamples in {seconds:.1f} s", file=sys.stderr)
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

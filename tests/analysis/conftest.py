@@ -1,4 +1,4 @@
-"""Synthetic Datasets of the docs/design.md schema for the analysis tests.
+"""Synthetic Datasets of the schema in the README ("Data") for the analysis tests.
 
 Tests get the builders through the ``synth`` fixture (``--import-mode=importlib`` forbids
 importing conftest directly).

@@ -53,7 +53,7 @@ class TestLinearFit:
 
 class TestThresholdScaling:
     def test_recovers_alpha_and_W_tilde(self):
-        sc = fit_threshold_scaling(_tt())
+        sc = fit_threshold_scaling(_tt(), weighted=True)
         assert sc["alpha"].item() == pytest.approx(ALPHA, rel=1e-10)
         assert sc["c"].item() == pytest.approx(C, abs=1e-9)
         assert sc["W_tilde"].item() == pytest.approx(2 * np.log(2) / ALPHA, rel=1e-10)
@@ -62,7 +62,7 @@ class TestThresholdScaling:
             assert "long_name" in v.attrs and v.attrs["units"] == "1"
 
     def test_kappa_per_W_and_slope_per_L(self):
-        sc = fit_threshold_scaling(_tt())
+        sc = fit_threshold_scaling(_tt(), weighted=True)
         np.testing.assert_allclose(sc["kappa"].values, ALPHA * WS, rtol=1e-10)
         np.testing.assert_allclose(sc["slope_W"].values, ALPHA * LS, rtol=1e-10)
         np.testing.assert_array_equal(sc["kappa_robust"].values, ALPHA * WS > np.log(4))
@@ -85,7 +85,8 @@ class TestThresholdScaling:
         sc = fit_threshold_scaling(tt)
         assert sc["alpha"].item() == pytest.approx(ALPHA, rel=1e-10)
         assert sc["kappa_n"].values.tolist() == [4, 4, 3]
-        assert sc["alpha_n"].item() == 11
+        assert sc["kappa_n_censored"].values.tolist() == [0, 0, 1]
+        assert sc["alpha_n"].item() == 11 and sc["alpha_n_censored"].item() == 1
 
     def test_end_to_end_from_relative_imbalance(self, synth):
         """Ir linear in ln t, crossing r_th at t = exp(alpha L W): the chain recovers alpha."""
@@ -99,7 +100,18 @@ class TestThresholdScaling:
                 ir = np.where(t > 0, np.clip(0.17 + 0.05 * (lnt - 0.1 * L * W), 0, 1), 0.0)
                 Ig[i, k] = 1 - ir
         ds = synth.from_imbalance(I0, Ig, L=Ls, W=Ws, times=t)
-        tt = threshold_time(ds)
+        tt = threshold_time(ds, definition="crossing")
         np.testing.assert_allclose(tt["t_tilde"].values, np.exp(0.1 * np.outer(Ls, Ws)), rtol=1e-10)
         sc = fit_threshold_scaling(tt)  # bounds coincide (zero error): unweighted
         assert sc["alpha"].item() == pytest.approx(0.1, rel=1e-9)
+
+
+class TestNonFiniteInput:
+    def test_infinite_or_negative_t_tilde_is_refused(self):
+        tt = _tt()
+        tt["t_tilde"][0, 0] = np.inf
+        with pytest.raises(ValueError, match="t_tilde must be positive and finite"):
+            fit_threshold_scaling(tt)
+        tt["t_tilde"][0, 0] = -1.0
+        with pytest.raises(ValueError, match="t_tilde"):
+            fit_threshold_scaling(tt)

@@ -109,7 +109,7 @@ class TestFitFront:
         ds, t, _ = _exact_front(synth)
         h = front(ds)["h"]
         err = xr.full_like(h, 0.01)
-        ff = fit_front(h, 1.0, 1000.0, h_err=err)
+        ff = fit_front(h, 1.0, 1000.0, h_err=err, weighted=True)
         assert ff["A"].item() == pytest.approx(A_TRUE, abs=1e-10)
         assert ff["weighted"].item()
         n = ff["n_points"].item()
@@ -134,12 +134,15 @@ class TestFitFront:
         ff = fit_front(front(synth.from_front(h, L=8, times=t)), 1.0, 1000.0)
         assert ff["robust"].item() and ff["inv_A"].item() == pytest.approx(10.0, rel=1e-9)
 
-    def test_window_with_fewer_than_three_points_is_refused(self, synth):
+    def test_window_with_fewer_than_five_points_is_refused(self, synth):
         ds, t, _ = _exact_front(synth)
         h = front(ds)["h"]
-        t1, t2 = t[20], t[21]
-        with pytest.raises(ValueError, match="at least 3"):
+        t1, t2 = t[20], t[23]
+        with pytest.raises(ValueError, match=r"t_min, t_max.*holds 4 sample.*at least 5"):
             fit_front(h, t1, t2)
+        assert fit_front(h, t1, t[24])["n_points"].item() == 5
+        with pytest.raises(ValueError, match="t_max must be a finite number"):
+            fit_front(h, 1.0, np.nan)
         with pytest.raises(ValueError, match="t_min"):
             fit_front(h, 0.0, 10.0)
         with pytest.raises(ValueError, match="t_min"):
@@ -153,3 +156,12 @@ class TestFitFront:
         assert ((t >= t_min) & (t <= t_max)).sum() >= 3
         ff = fit_front(fr, t_min, t_max)
         assert ff["A"].item() == pytest.approx(A_TRUE, abs=1e-10)
+
+
+class TestNonFiniteH:
+    def test_infinite_h_is_refused(self, synth):
+        ds, _, _ = _exact_front(synth)
+        h = front(ds)["h"].copy()
+        h[..., 20] = np.inf
+        with pytest.raises(ValueError, match="h .*infinite"):
+            fit_front(h, 1.0, 1000.0)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import analysis
 from analysis import collapse, imbalance, relative_imbalance, threshold_time
 
 
@@ -119,7 +120,7 @@ class TestThresholdTime:
     def test_known_crossing(self, synth):
         a, b = 0.05, 0.0
         ds = _linear_ir(synth, a, b)
-        tt = threshold_time(ds, r_th=0.17)
+        tt = threshold_time(ds, r_th=0.17, definition="crossing")
         expected = np.exp((0.17 - b) / a)  # ~ 30: between samples, exact in ln t
         assert tt["t_tilde"].item() == pytest.approx(expected, rel=1e-12)
         assert tt["crossed"].item()
@@ -148,7 +149,8 @@ class TestThresholdTime:
         ir = np.array([0.0, 0.1, 0.3, 0.1, 0.3])
         ri = xr.Dataset({"Ir": (("L", "W", "time"), ir[None, None]), "Ir_err": (("L", "W", "time"), np.zeros((1, 1, 5)))},
                         coords={"L": [4], "W": [1.0], "time": t})
-        assert threshold_time(ri)["t_tilde"].item() == pytest.approx(np.exp(np.log(10) * 0.07 / 0.2), rel=1e-12)
+        tt = threshold_time(ri, definition="crossing")
+        assert tt["t_tilde"].item() == pytest.approx(np.exp(np.log(10) * 0.07 / 0.2), rel=1e-12)
 
 
 class TestNanPadding:
@@ -160,7 +162,7 @@ class TestNanPadding:
         alone = mixed.sel(L=[4]).isel(site=slice(0, 4))
         xr.testing.assert_allclose(imbalance(mixed).sel(L=[4]), imbalance(alone))
         xr.testing.assert_allclose(relative_imbalance(mixed).sel(L=[4]), relative_imbalance(alone))
-        a, b = threshold_time(mixed, r_th=0.0).sel(L=[4]), threshold_time(alone, r_th=0.0)
+        a, b = threshold_time(mixed, r_th=0.01).sel(L=[4]), threshold_time(alone, r_th=0.01)
         xr.testing.assert_allclose(a.drop_vars("n_realizations"), b.drop_vars("n_realizations"))
         xr.testing.assert_equal(collapse(mixed).sel(L=[4]), collapse(alone))
 
@@ -174,3 +176,81 @@ class TestCollapse:
             np.testing.assert_allclose(col["L_Ir"].sel(L=L), L * ri["Ir"].sel(L=L))
             np.testing.assert_allclose(col["L_Ir_err"].sel(L=L), L * ri["Ir_err"].sel(L=L))
         assert col["L_Ir"].attrs["units"] == "1"
+
+
+class TestPaperDefinition:
+    def test_first_sample_beyond_the_error_by_hand(self):
+        t = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+        ir = np.array([0.0, 0.10, 0.18, 0.20, 0.16, 0.25, 0.40])
+        err = np.array([0.0, 0.01, 0.02, 0.05, 0.01, 0.07, 0.02])
+        ri = xr.Dataset({"Ir": (("L", "W", "time"), ir[None, None]), "Ir_err": (("L", "W", "time"), err[None, None])},
+                        coords={"L": [4], "W": [1.0], "time": t})
+        # by hand: Ir - err = 0, 0.09, 0.16, 0.15, 0.15, 0.18, 0.38 -> first > 0.17 at t = 16
+        tt = threshold_time(ri, r_th=0.17)
+        assert tt["t_tilde"].item() == 16.0 and tt.attrs["definition"] == "paper"
+        assert not tt["censored"].item() and tt["crossed"].item()
+        # the central curve crosses between t = 1 and 2: (0.17 - 0.10)/(0.18 - 0.10) of the way in ln t
+        crossing = threshold_time(ri, r_th=0.17, definition="crossing")["t_tilde"].item()
+        assert crossing == pytest.approx(np.exp(np.log(2.0) * 0.07 / 0.08), rel=1e-12)
+
+    def test_censored_is_a_flag_and_nan_never_a_number(self):
+        t = np.array([0.0, 1.0, 10.0, 100.0])
+        ri = xr.Dataset({"Ir": (("L", "W", "time"), np.array([[[0.0, 0.1, 0.2, 0.3]]])),
+                         "Ir_err": (("L", "W", "time"), np.full((1, 1, 4), 0.2))},
+                        coords={"L": [4], "W": [1.0], "time": t})
+        tt = threshold_time(ri)
+        assert tt["censored"].item() and np.isnan(tt["t_tilde"].item()) and tt.attrs["t_final"] == 100.0
+        assert not threshold_time(ri, definition="crossing")["censored"].item()
+
+    @pytest.mark.parametrize("r_th", [0.0, 1.0, -5.0, 1.5, np.nan, "0.2"])
+    def test_r_th_outside_zero_one_is_refused(self, synth, r_th):
+        with pytest.raises(ValueError, match="r_th must be a number in"):
+            threshold_time(_linear_ir(synth, 0.05, 0.0), r_th=r_th)
+
+    def test_unknown_definition(self, synth):
+        with pytest.raises(ValueError, match="definition"):
+            threshold_time(_linear_ir(synth, 0.05, 0.0), definition="first")
+
+
+class TestNonFinite:
+    """A non-finite value inside a chain is an error naming realization, time and site, or dropped and counted."""
+
+    def test_one_nan_is_an_error_that_names_where(self, synth):
+        ds = _random_ds(synth, L=(4,), W=(1.0,), nr=5)
+        ds["sz"][0, 0, 1, 3, 7, 2] = np.nan
+        t7 = float(ds.time[7])
+        for fn in (imbalance, relative_imbalance, threshold_time, analysis.front, analysis.bootstrap):
+            with pytest.raises(ValueError, match=rf"realization=3, time={t7:g}, site=3; pass nonfinite='drop'"):
+                fn(ds)
+
+    def test_inf_is_not_absorbed(self, synth):
+        ds = _random_ds(synth, L=(4,), W=(1.0,), nr=5)
+        ds["sz"][0, 0, 0, 1, 4, 0] = np.inf
+        with pytest.raises(ValueError, match=r"\(inf\).*realization=1"):
+            relative_imbalance(ds)
+
+    def test_dropped_and_counted_per_time(self, synth):
+        ds = _random_ds(synth, L=(4,), W=(1.0,), nr=5)
+        ds["sz"][0, 0, 1, 3, 7, 2] = np.nan
+        ri = relative_imbalance(ds, nonfinite="drop")
+        n_used = ri["n_used"].isel(L=0, W=0).values
+        assert n_used[7] == 4 and (np.delete(n_used, 7) == 5).all()
+        assert ri["n_dropped"].isel(L=0, W=0).values[7] == 1 and ri["n_dropped"].sum() == 1
+        assert ri["n_realizations"].item() == 5
+        clean = relative_imbalance(ds.drop_sel(realization=3))  # the other four, independently
+        np.testing.assert_allclose(ri["Ir"].isel(time=7), clean["Ir"].isel(time=7), rtol=1e-12)
+        np.testing.assert_allclose(ri["Ir_err"].isel(time=7), clean["Ir_err"].isel(time=7), rtol=1e-12)
+        bs = analysis.bootstrap(ds, n_resamples=20, nonfinite="drop")
+        np.testing.assert_array_equal(bs["n_used"], ri["n_used"])
+        fr = analysis.front(ds, nonfinite="drop")
+        assert fr["n_used"].isel(L=0, W=0).values[7] == 4 and fr["n_dropped"].sum() == 1
+
+    def test_realizations_not_run_are_not_an_error(self, synth):
+        ds = _random_ds(synth, L=(4,), W=(1.0,), nr=5)
+        ds["sz"][0, :, :, 4] = np.nan  # realization 4 did not run: all NaN
+        ri = relative_imbalance(ds)
+        assert ri["n_realizations"].item() == 4 and (ri["n_used"] == 4).all() and ri["n_dropped"].sum() == 0
+
+    def test_bad_option(self, synth):
+        with pytest.raises(ValueError, match="nonfinite"):
+            imbalance(_random_ds(synth), nonfinite="skip")
