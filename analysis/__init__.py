@@ -10,6 +10,7 @@ Note: the functions ``imbalance``, ``front`` and ``report`` share their names wi
 from .fits import fit_threshold_scaling, linear_fit
 from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
+from .reduced import per_realization_imbalance
 from .report import Report, report, report_markdown
 from .resample import bootstrap, verdicts
 from .accessor import AvalancheAccessor  # noqa: E402  (registers ds.avalanche)
@@ -24,6 +25,7 @@ __all__ = [
     "front",
     "imbalance",
     "linear_fit",
+    "per_realization_imbalance",
     "relative_imbalance",
     "report",
     "report_markdown",

@@ -12,6 +12,13 @@ import xarray as xr
 
 #: dims of ``sz`` in the Dataset schema (README, "Data").
 SZ_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time", "site")
+#: dims of ``imbalance`` in a reduced Dataset (:mod:`analysis.reduced`), which has no ``sz``.
+I_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time")
+
+
+def is_reduced(ds: xr.Dataset) -> bool:
+    """True for a reduced Dataset: the per-realization ``imbalance`` instead of ``sz``."""
+    return "sz" not in ds.data_vars and "imbalance" in ds.data_vars
 
 
 def require(
@@ -66,8 +73,12 @@ def require(
 
 
 def require_schema(ds: xr.Dataset, what: str = "ds") -> None:
-    """Check that ``ds`` has ``sz`` with the schema's dims and coordinates, and ``gamma[0] == 0``."""
-    require(ds, variables=["sz"], dims=SZ_DIMS, coords=["L", "W", "gamma", "time", "site"], what=what)
+    """Check that ``ds`` has ``sz`` (or, reduced, ``imbalance``) with the schema's dims and coordinates,
+    and ``gamma[0] == 0``."""
+    if isinstance(ds, xr.Dataset) and is_reduced(ds):
+        require(ds, variables=["imbalance"], dims=I_DIMS, coords=["L", "W", "gamma", "time"], what=what)
+    else:
+        require(ds, variables=["sz"], dims=SZ_DIMS, coords=["L", "W", "gamma", "time", "site"], what=what)
     gam = np.asarray(ds["gamma"].values, dtype=float)
     if gam.size != 2 or gam[0] != 0.0:
         raise ValueError(
@@ -129,9 +140,13 @@ def valid_pairs(ds: xr.Dataset, nonfinite: str = "raise") -> tuple[xr.DataArray,
     """
     if nonfinite not in NONFINITE:
         raise ValueError(f"nonfinite must be 'raise' or 'drop'; got {nonfinite!r}")
-    sz = ds["sz"].transpose(*SZ_DIMS)
-    v = sz.values
-    chain = ds["site"].values[None, :] <= ds["L"].values[:, None]  # (L, site)
+    reduced = is_reduced(ds)
+    if reduced:  # one "site": the stored imbalance itself
+        v = ds["imbalance"].transpose(*I_DIMS).values[..., None]
+        chain = np.ones((ds.sizes["L"], 1), dtype=bool)
+    else:
+        v = ds["sz"].transpose(*SZ_DIMS).values
+        chain = ds["site"].values[None, :] <= ds["L"].values[:, None]  # (L, site)
     inchain = chain[:, None, None, None, None, :]
     fin = np.isfinite(v) | ~inchain
     nan_or_pad = np.isnan(v) | ~inchain
@@ -139,11 +154,12 @@ def valid_pairs(ds: xr.Dataset, nonfinite: str = "raise") -> tuple[xr.DataArray,
     bad = ~fin.all(axis=(2, 5)) & ~not_run[..., None]  # (L, W, realization, time)
     if nonfinite == "raise" and bad.any():
         iL, iW, ig, ir, it, js = np.argwhere(~fin & ~not_run[:, :, None, :, None, None])[0]
+        where = "" if reduced else f", site={int(ds['site'][js])}"
         raise ValueError(
-            f"sz has a non-finite value ({v[iL, iW, ig, ir, it, js]}) inside the chain at L={int(ds['L'][iL])}, "
-            f"W={float(ds['W'][iW]):g}, gamma={float(ds['gamma'][ig]):g}, realization={ds['realization'].values[ir]}, "
-            f"time={float(ds['time'][it]):g}, site={int(ds['site'][js])}; pass nonfinite='drop' to drop that "
-            "(realization, time) pair and count it"
+            f"{'imbalance' if reduced else 'sz'} has a non-finite value ({v[iL, iW, ig, ir, it, js]}) inside the "
+            f"chain at L={int(ds['L'][iL])}, W={float(ds['W'][iW]):g}, gamma={float(ds['gamma'][ig]):g}, "
+            f"realization={ds['realization'].values[ir]}, time={float(ds['time'][it]):g}{where}; pass "
+            "nonfinite='drop' to drop that (realization, time) pair and count it"
         )
     valid = ~not_run[..., None] & ~bad
     coords = {k: ds[k] for k in ("L", "W", "realization", "time")}

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import check_finite_number, require, require_schema, set_attrs, valid_pairs
+from ._validate import check_finite_number, is_reduced, require, require_schema, set_attrs, valid_pairs
 from .fits import linear_fit
 
 TWO_LN4: float = float(2 * np.log(4.0))
@@ -40,6 +40,9 @@ def undefined_front_reason(ds: xr.Dataset, order: str) -> str | None:
     ``noise="averaged"`` runs (no trajectories at all) it is not defined. ``"mean-then-abs"``
     uses only realization means and is valid for every run.
     """
+    if is_reduced(ds):
+        return ("the front is not defined for a reduced dataset (it stores the per-realization imbalance, "
+                "not sz); regenerate sz from the dataset's 'command' or 'config' attribute")
     if order != "abs-then-mean":
         return None
     unraveling = str(ds.attrs.get("unraveling", "kick"))

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import check_fraction, require, require_schema, set_attrs, valid_pairs
+from ._validate import check_fraction, is_reduced, require, require_schema, set_attrs, valid_pairs
 
 Definition = Literal["paper", "crossing"]
 
@@ -49,6 +49,10 @@ def imbalance(ds: xr.Dataset, *, nonfinite: Literal["raise", "drop"] = "raise") 
     """
     require_schema(ds)
     valid, _ = valid_pairs(ds, nonfinite)
+    if is_reduced(ds):  # analysis.reduced: the stored values are this function of the full Dataset
+        out = ds["imbalance"].where(valid).transpose("L", "W", "gamma", "realization", "time")
+        out.name = "I"
+        return set_attrs(out, "imbalance I = (2/L) sum_j (-1)^(j+1) Sz_j", "1")
     sz = ds["sz"].where(valid)
     sign = xr.where(ds["site"] % 2 == 1, 1.0, -1.0)
     terms = (sign * sz).where(_chain_mask(ds), 0.0)

@@ -41,7 +41,7 @@ import xarray as xr
 from ._validate import check_fraction, require_schema, set_attrs, valid_pairs
 from .fits import LN4
 from .front import MIN_WINDOW_POINTS, TWO_LN4, front, suggest_window, undefined_front_reason
-from .imbalance import first_crossing, first_time_above
+from .imbalance import first_crossing, first_time_above, imbalance
 
 Window = tuple[float, float]
 LN2: float = float(np.log(2.0))
@@ -285,13 +285,15 @@ def bootstrap(
         raise ValueError(reason)
     B = int(n_resamples)
     valid, _ = valid_pairs(ds, nonfinite)
-    sz = ds["sz"].transpose("L", "W", "gamma", "realization", "time", "site").values
+    # I from its one definition (also what a reduced Dataset stores, so both give the same bits)
+    imb = imbalance(ds, nonfinite=nonfinite).transpose("L", "W", "gamma", "realization", "time").values
+    if with_front:
+        sz = ds["sz"].transpose("L", "W", "gamma", "realization", "time", "site").values
     vv = valid.transpose("L", "W", "realization", "time").values
     Ls = ds["L"].values.astype(int)
     Ws = ds["W"].values.astype(float)
     t = ds["time"].values.astype(float)
-    sites = ds["site"].values
-    sign = np.where(sites % 2 == 1, 1.0, -1.0)
+    sites = ds["site"].values if "site" in ds.coords else np.arange(1, int(Ls.max()) + 1)
     nL, nW, nT = len(Ls), len(Ws), len(t)
 
     ir = np.full((B + 1, nL, nW, nT), np.nan)
@@ -313,15 +315,14 @@ def bootstrap(
             if n == 0:
                 continue
             C = grid_counts(n, B, seed, L, W)
-            s0 = np.where(chain, sz[i, k, 0][idx], 0.0)
-            sg = np.where(chain, sz[i, k, 1][idx], 0.0)
             v = vv[i, k][idx]
-            I0 = 2.0 * (s0 * sign).sum(-1) / L
-            Ig = 2.0 * (sg * sign).sum(-1) / L
+            I0, Ig = imb[i, k, 0][idx], imb[i, k, 1][idx]
             ir[:, i, k], ir_err[:, i, k], N = _ir_stats(I0, Ig, v, C)
             n_used[i, k] = N[0].astype(int)
             if fr is None:
                 continue
+            s0 = np.where(chain, sz[i, k, 0][idx], 0.0)
+            sg = np.where(chain, sz[i, k, 1][idx], 0.0)
             h[:, i, k] = _h_samples(s0 - sg, v, C, weight, order, atol)
             win = _pick_window(window, int(L), float(W))
             if win is None:

@@ -8,7 +8,6 @@ import pytest
 import xarray as xr
 
 import analysis
-from analysis.reduced import per_realization_imbalance
 import ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +64,8 @@ class TestReduced:
         a = ensemble.run_grid(L=[4], W=[2.0], n_realizations=3, **kw)
         b = ensemble.run_grid(L=[4], W=[6.0], n_realizations=3, **kw)
         whole = ensemble.run_grid(L=[4], W=[2.0, 6.0], n_realizations=3, **kw)
-        red = ensemble.combine([per_realization_imbalance(a),
-                                per_realization_imbalance(b)])
+        red = ensemble.combine([analysis.per_realization_imbalance(a),
+                                analysis.per_realization_imbalance(b)])
         np.testing.assert_array_equal(red.imbalance.values, analysis.imbalance(whole).values)
         np.testing.assert_array_equal(red.field.values, whole.field.values)
         assert "reduced" in red.attrs

@@ -109,7 +109,7 @@ def reduce(campaign: dict, name: str) -> Path:
     """Write the shipped, reduced form of a finished sub-run and return its path."""
     import xarray as xr
 
-    from analysis.reduced import per_realization_imbalance
+    import analysis
 
     sub = next(s for s in campaign["subrun"] if s["name"] == name)
     full, _, shipped = _paths(campaign, name)
@@ -118,7 +118,7 @@ def reduce(campaign: dict, name: str) -> Path:
     with xr.open_dataset(full) as opened:
         ds = opened.load()
     how = campaign["kinds"][sub["kind"]]["reduce"]
-    out = ds if how == "sz" else per_realization_imbalance(ds)
+    out = ds if how == "sz" else analysis.per_realization_imbalance(ds)
     out.attrs["campaign_subrun"] = name
     shipped.parent.mkdir(parents=True, exist_ok=True)
     tmp = shipped.with_name(shipped.name + ".tmp")
