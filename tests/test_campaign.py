@@ -47,7 +47,9 @@ class TestCampaignSpec:
         Ws = {2.0, 4.0, 6.0, 8.0, 10.0}
         assert seen["front"] == {(16, W) for W in Ws}
         assert seen["threshold"] == {(L, W) for L in (8, 10, 12, 14, 16) for W in Ws}
+        assert seen["anderson"] == {(L, 8.0) for L in (26, 50, 100, 200)}
         assert physics["threshold"]["unraveling"] == "jump" and physics["front"]["unraveling"] == "kick"
+        assert physics["anderson"]["delta"] == 0.0 and physics["front"]["delta"] == 1.0
 
     def test_plan_prints_every_sub_run(self, campaign_module, capsys):
         campaign_module.plan(campaign_module.load())
