@@ -98,7 +98,7 @@ def available_memory() -> int:
 def check_memory(what: str, needed: float, max_memory: float | None) -> None:
     """Raise ``ValueError`` if ``needed`` bytes exceed ``max_memory`` GiB (default: what is free)."""
     if max_memory is None:
-        limit, source = available_memory(), "available on this machine (set max_memory in GiB to override)"
+        limit, source = available_memory(), "available on this machine (set max_memory, run.max_memory in a config, in GiB to override)"
     else:
         limit, source = max_memory * 2**30, f"allowed by max_memory={max_memory:g} GiB"
     if needed > limit:
