@@ -136,6 +136,7 @@ def _prepare(args):
         kwargs.pop("n_workers", None)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".checkpoint")
     plan = plan_grid(checkpoint=ckpt, **{k: v for k, v in kwargs.items() if k != "client"})
+    kwargs["seed"] = plan.spec.entropy  # a seedless run keeps the entropy drawn (or resumed) here
     return cfg, kwargs, plan, out, ckpt
 
 
@@ -183,7 +184,6 @@ def _write(ds, out: Path, ckpt: Path) -> None:
 
 def _run(args) -> int:
     from . import config, run_grid
-    from .grid import RunInterrupted
 
     cfg, kwargs, plan, out, ckpt = _prepare(args)
     if args.dry_run:
@@ -191,9 +191,10 @@ def _run(args) -> int:
         return 0
     try:
         ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
-    except RunInterrupted as stop:
+    except KeyboardInterrupt:  # RunInterrupted, or a second Ctrl-C while stopping
         again = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        seed = f" (its fresh seed entropy {stop.entropy} is recorded in {ckpt})" if plan.entropy_source == "fresh" else ""
+        seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded in {ckpt})" if (
+            plan.entropy_source == "fresh") else ""
         print(f"\ninterrupted; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
         return 130
     except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import math
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -492,6 +493,12 @@ class RunInterrupted(KeyboardInterrupt):
         self.checkpoint, self.entropy = checkpoint, entropy
 
 
+def _ignore_interrupts() -> None:
+    """Make a local worker process ignore SIGINT: a terminal's Ctrl-C reaches the whole process
+    group, and the client, not each worker, should stop the run (one message, no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
     """Run the tasks where ``client`` says, saving each finished batch as soon as it arrives."""
     spec, directory = plan.spec, plan.checkpoint
@@ -520,6 +527,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
                 else:
                     from distributed import as_completed
 
+                    if client is None:  # our own local cluster: Ctrl-C is for this process to handle
+                        dask_client.run(_ignore_interrupts)
                     futures = dask_client.compute(delayed)
                     index = {f.key: k for k, f in enumerate(futures)}
                     for future, batch in as_completed(futures, with_results=True):
@@ -527,6 +536,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
             except KeyboardInterrupt:
                 # closing a cluster with tasks in flight logs warnings that tell the user nothing
                 logging.disable(logging.WARNING)
+                if client is None and dask_client is not None:
+                    dask_client.run(logging.disable, logging.WARNING)
                 raise
     except KeyboardInterrupt:
         if directory is not None:

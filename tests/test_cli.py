@@ -1,5 +1,8 @@
 """The mbl-avalanche command line, end to end and on bad input."""
 
+import json
+import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -69,23 +72,36 @@ class TestEndToEnd:
         again = _cli("run", config, "-o", out)
         assert again.returncode == 2 and "exists" in again.stderr and "--overwrite" in again.stderr
 
-    def test_ctrl_c_leaves_a_resumable_checkpoint(self, config, tmp_path):
+    def test_ctrl_c_prints_one_hint_and_the_hint_resumes_a_seedless_run(self, config, tmp_path):
+        config.write_text(TINY.replace("seed = 3\n", ""))
         out = tmp_path / "slow.nc"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ensemble", "run", str(config), "-o", str(out), "--set", "grid.t_final=500.0",
-             "--set", "grid.L=[10]", "--set", "grid.n_realizations=40", "--set", "run.batch_size=1"],
-            stderr=subprocess.PIPE, text=True,
-        )
+        args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
+                "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
+        # a terminal's Ctrl-C reaches the whole process group, workers included
+        proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         ckpt = tmp_path / "slow.nc.checkpoint"
         deadline = time.monotonic() + 120
         while len(list(ckpt.glob("part-*.nc"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
-        assert "resume with: mbl-avalanche run" in err and "--checkpoint" in err
+        assert err.count("resume with: ") == 1 and "interrupted: " not in err, err
+        assert "WARNING" not in err and "Traceback" not in err, err
+        hint = next(line for line in err.splitlines() if "resume with: " in line)
+        entropy = json.loads((ckpt / "run.json").read_text())["seed_entropy"]
+        assert f"fresh seed entropy {entropy}" in hint
         assert not out.exists()
-        assert 2 <= len(list(ckpt.glob("part-*.nc"))) < 80
+        assert 2 <= len(list(ckpt.glob("part-*.nc"))) < 24
+
+        command = shlex.split(hint.split("resume with: ", 1)[1])
+        assert command[0] == "mbl-avalanche" and command[1:] == args
+        again = _cli(*command[1:], "--quiet")
+        assert again.returncode == 0, again.stderr
+        assert not ckpt.exists(), "a resumed run that succeeded left its checkpoint"
+        ds = xr.load_dataset(out)
+        assert ds.attrs["seed_entropy"] == entropy and not ds.sz.isel(site=slice(0, 10)).isnull().any()
 
 
 class TestInProcess:
