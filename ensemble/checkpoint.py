@@ -23,9 +23,11 @@ that differ. Files are netCDF, never pickles: opening a checkpoint never runs co
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -90,6 +92,11 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
     try:
         part.to_netcdf(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        free = shutil.disk_usage(directory).free / 2**20
+        raise OSError(getattr(exc, "errno", None) or errno.EIO,
+                      f"cannot write the checkpoint part {path} ({reason}; {free:.3g} MiB free on {directory})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -198,8 +198,9 @@ def _run(args) -> int:
         print(f"\ninterrupted; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
         return 130
     except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else ""
-        raise CLIError(f"{type(exc).__name__} during the run: {reason}{_checkpoint_note(ckpt)}") from None
+        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).splitlines()
+        raise CLIError(f"{type(exc).__name__} during the run: {reason[0] if reason else ''}"
+                       f"{_checkpoint_note(ckpt)}") from None
     ds.attrs["command"] = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ds.attrs["config"] = config.dumps(cfg)
     _write(ds, out, ckpt)
