@@ -78,6 +78,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 }
 
 
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
+               dict: "a table"}
+
+
 def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a TOML config (not yet resolved against the schema)."""
     path = Path(path)
@@ -134,7 +138,8 @@ def resolve(config: dict) -> dict[str, dict[str, Any]]:
             if key in given:
                 value = given[key]
                 if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-                    raise ValueError(f"config key {table}.{key} has the wrong type: {value!r}")
+                    expected = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+                    raise ValueError(f"config key {table}.{key} has the wrong type: {value!r} (expected {expected})")
                 out[table][key] = value
             elif default is REQUIRED:
                 raise ValueError(f"config key {table}.{key} is required")

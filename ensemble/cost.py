@@ -14,7 +14,7 @@ call it through the same planning function, so both give the same verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import comb
+from math import comb, inf
 
 __all__ = [
     "resolved_engine", "seconds_per_realization", "bytes_per_realization", "spectral_width_bound",
@@ -170,7 +170,8 @@ def check_realization(
         Naming the parameter and the estimate that exceeds its limit.
     """
     resolved = "gaussian" if noise == "averaged" else resolved_engine(engine, delta)
-    memory = bytes_per_realization(L, delta, n_times, resolved)
+    # beyond L ~ 500 the many-body sector's size does not even fit a float
+    memory = float(bytes_per_realization(L, delta, n_times, resolved)) if resolved == "gaussian" or L <= 512 else inf
     engine_text = "many-body engine, sector dimension " + str(comb(L, L // 2)) if resolved == "manybody" else (
         "free-fermion engine")
     check_memory(f"one realization at L={L} ({engine_text})", memory, max_memory)
@@ -195,4 +196,4 @@ def check_realization(
                 "W, J, delta or t_final is too large for the many-body engine"
             )
     return Verdict(engine=resolved, seconds=seconds_per_realization(L, delta, n_steps, engine, unraveling, noise),
-                   memory=float(memory), matvecs=matvecs)
+                   memory=memory, matvecs=matvecs)

@@ -42,6 +42,8 @@ TARGET_TASK_SECONDS = 5.0
 
 #: The most sample times a run may have.
 MAX_TIMES = 100_000
+#: The longest chain (the free-fermion engine's O(L^3) set-up dominates long before).
+MAX_L = 4096
 #: The largest W (units of J): its seed key round(W * 1e6) stays a 64-bit integer.
 MAX_W = 1e12
 
@@ -55,6 +57,8 @@ def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
     """
     n_times = validation.integer("n_times", n_times, minimum=2, maximum=MAX_TIMES)
     n_final = _steps_of(np.array([t_final]), tau, "t_final")[0]
+    if n_final < 1:
+        raise ValueError(f"t_final must be at least one step tau={tau:g}; got t_final={t_final:g}")
     steps = np.unique(np.round(np.geomspace(1, n_final, n_times - 1)).astype(np.int64))
     return np.r_[0, steps]
 
@@ -109,11 +113,11 @@ def validate_grid(L, W, n_realizations) -> tuple[list[int], list[float], dict[in
     W values that share a seed key ``round(W * 1e6)`` (closer than ~5e-7) are refused: they would
     share their disorder draws, their Dask task keys and their checkpoint part files.
     """
-    Ls = validation.integer_list("L", L, minimum=2)
+    Ls = validation.integer_list("L", L, minimum=2, maximum=MAX_L)
     for value in Ls:
         if value % 2:
             raise ValueError(f"L must be even and >= 2 (Néel start, Sz_tot = 0); got L={value}")
-    Ws = validation.real_list("W", W, minimum=0.0, maximum=MAX_W)
+    Ws = [w + 0.0 for w in validation.real_list("W", W, minimum=0.0, maximum=MAX_W)]  # -0.0 is 0.0
     for a, b in zip(Ws, Ws[1:]):
         if seeds.w_key(a) == seeds.w_key(b):
             raise ValueError(f"W values {a!r} and {b!r} share the seed key round(W * 1e6) = {seeds.w_key(a)}; "

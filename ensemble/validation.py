@@ -48,9 +48,9 @@ def integer(name: str, value: object, *, minimum: int | None = None, maximum: in
         raise ValueError(f"{name} must be an integer; got {_describe(value)}")
     out = int(value)
     if minimum is not None and out < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {name}={out}")
+        raise ValueError(f"{name} must be >= {minimum}; got {out}")
     if maximum is not None and out > maximum:
-        raise ValueError(f"{name} must be <= {maximum}; got {name}={out}")
+        raise ValueError(f"{name} must be <= {maximum}; got {out}")
     return out
 
 
@@ -74,13 +74,13 @@ def real(
         raise ValueError(f"{name} must be a real number; got {_describe(value)}")
     out = float(value)
     if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite; got {name}={out}")
+        raise ValueError(f"{name} must be finite; got {out}")
     if positive and out <= 0:
-        raise ValueError(f"{name} must be > 0; got {name}={out}")
+        raise ValueError(f"{name} must be > 0; got {out}")
     if minimum is not None and out < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {name}={out}")
+        raise ValueError(f"{name} must be >= {minimum:g}; got {out:g}")
     if maximum is not None and out > maximum:
-        raise ValueError(f"{name} must be <= {maximum:g}; got {name}={out:g}")
+        raise ValueError(f"{name} must be <= {maximum:g}; got {out:g}")
     return out
 
 
@@ -121,10 +121,12 @@ def _sorted_unique(name: str, values: list) -> list:
     return out
 
 
-def integer_list(name: str, value: object, *, minimum: int | None = None) -> list[int]:
+def integer_list(
+    name: str, value: object, *, minimum: int | None = None, maximum: int | None = None
+) -> list[int]:
     """One integer or a list of distinct integers, returned sorted (see :func:`integer`)."""
     items = _items(name, value, "an integer")
-    return _sorted_unique(name, [integer(name, v, minimum=minimum) for v in items])
+    return _sorted_unique(name, [integer(name, v, minimum=minimum, maximum=maximum) for v in items])
 
 
 def real_list(

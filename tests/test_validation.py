@@ -24,7 +24,7 @@ class TestValidators:
     def test_integer_accepts_numpy_integers_and_checks_range(self):
         assert validation.integer("n", np.int32(3), minimum=1) == 3
         assert type(validation.integer("n", np.int64(3))) is int
-        with pytest.raises(ValueError, match="n must be >= 1; got n=0"):
+        with pytest.raises(ValueError, match="n must be >= 1; got 0"):
             validation.integer("n", 0, minimum=1)
 
     @pytest.mark.parametrize("value", [True, "2.0", None, float("nan"), float("inf"), 1j])
