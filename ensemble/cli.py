@@ -28,7 +28,7 @@ examples:
 
 
 RUN_DESCRIPTION = """\
-Run the ensemble a TOML config describes (every key: docs/config.md) and write one netCDF file.
+Run the ensemble a TOML config describes and write one netCDF file (checks: docs/reliability.md).
 
 Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are rounded to the step
 grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
