@@ -390,7 +390,7 @@ def run_grid(
     n_workers : int, optional
         Worker processes of the default local cluster (>= 1; default: one per CPU).
     omp_threads : int
-        Numeric threads per local worker (default 1, see :mod:`ensemble.threads`).
+        Numeric threads per local worker (default 1, see DESIGN.md "Threads").
     checkpoint : path, optional
         Directory for self-verifying per-batch part files (:mod:`ensemble.checkpoint`); a rerun
         computes only what is missing, and recomputes parts that fail verification. One live run
