@@ -33,7 +33,7 @@ Unknown tables or keys are errors naming the key. ``--set table.key=value`` over
 value as a TOML literal (never ``eval``). Types are checked here; the values themselves (ints
 are ints, floats finite, list elements included) are checked by :func:`ensemble.grid.plan_grid`,
 the one validation that ``run_grid``, ``mbl-avalanche run`` and ``--dry-run`` share (the rules
-and the guards: ``docs/reliability.md``).
+and the guards: ``docs/reliability.md``; every key: ``docs/config.md``).
 """
 
 from __future__ import annotations
