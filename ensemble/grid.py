@@ -9,6 +9,7 @@ itself: Dask does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -457,9 +458,10 @@ def run_grid(
     finally:
         if lock is not None:
             lock.release()
-            if created and not any(directory.glob(ckpt.PART_GLOB)) and not (directory / ckpt.REJECTED).exists():
+            if created and directory.is_dir() and not any(directory.glob(ckpt.PART_GLOB)):
                 (directory / ckpt.MANIFEST).unlink(missing_ok=True)  # nothing was saved: leave nothing behind
-                directory.rmdir()
+                with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
+                    directory.rmdir()
 
     attrs = {
         "title": "Disordered XXZ chain with a T = infinity bath on site 1: quantum trajectories",

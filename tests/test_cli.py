@@ -324,3 +324,26 @@ class TestFailuresDuringTheRun:
         path.write_bytes(bytes(range(128, 256)))
         assert main(["run", str(path), "-o", str(tmp_path / "o.nc")]) == 2
         _one_line_error(capsys, f"config file {path} is not UTF-8 text")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # the failed HDF file may still be open
+
+
+def test_a_real_full_disk_is_one_line_with_the_free_space(config, tmp_path, small_disk, capsys):
+    out = small_disk / "o.nc"
+    ckpt = tmp_path / "ckpt"
+    assert main(["run", str(config), "-o", str(out), "--checkpoint", str(ckpt), "--scheduler", "synchronous",
+                 "--quiet", "--set", "grid.L=[2]", "--set", "grid.W=[1.0]", "--set", "grid.n_realizations=400",
+                 "--set", "grid.n_times=60", "--set", "model.delta=0.0"]) == 2
+    _one_line_error(capsys, f"could not write {out}", "MiB free on", f"finished batches are kept in {ckpt}")
+    assert list(small_disk.iterdir()) == []  # no partial output
