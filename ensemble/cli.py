@@ -7,6 +7,7 @@ how to resume it.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import shlex
@@ -135,13 +136,14 @@ def _prepare(args):
         kwargs["client"] = cfg["run"]["scheduler"]
         kwargs.pop("n_workers", None)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".checkpoint")
-    plan = plan_grid(checkpoint=ckpt, **{k: v for k, v in kwargs.items() if k != "client"})
+    planned = inspect.signature(plan_grid).parameters  # run_grid's arguments but where it runs
+    plan = plan_grid(checkpoint=ckpt, **{k: v for k, v in kwargs.items() if k in planned})
     kwargs["seed"] = plan.spec.entropy  # a seedless run keeps the entropy drawn (or resumed) here
     return cfg, kwargs, plan, out, ckpt
 
 
-def _dry_run(cfg: dict, plan, kwargs: dict) -> None:
-    from . import config, cost
+def _dry_run(cfg: dict, plan) -> None:
+    from . import config
 
     print(config.dumps(cfg))
     n_steps, n_times = int(plan.steps[-1]), len(plan.steps)
@@ -153,7 +155,7 @@ def _dry_run(cfg: dict, plan, kwargs: dict) -> None:
         total_tasks += tasks
         total_seconds += verdict.seconds * plan.counts[L] * len(plan.Ws)
         print(f"L = {L:3d}: {plan.counts[L]} realizations x {len(plan.Ws)} W, {tasks} tasks of <= {size}; "
-              f"{verdict.summary()} ({cost.resolved_engine(kwargs['engine'], kwargs['delta'])} engine, "
+              f"{verdict.summary()} ({verdict.engine} engine, "
               f"{n_steps} steps, {n_times} sample times)")
     print(f"total: {total_tasks} tasks, ~{total_seconds / 3600:.3g} core-hours")
     seed = {"seed": "from the config", "fresh": "fresh entropy (recorded in the output and the checkpoint)",
@@ -187,7 +189,7 @@ def _run(args) -> int:
 
     cfg, kwargs, plan, out, ckpt = _prepare(args)
     if args.dry_run:
-        _dry_run(cfg, plan, kwargs)
+        _dry_run(cfg, plan)
         return 0
     try:
         ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
