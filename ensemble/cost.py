@@ -19,7 +19,7 @@ from math import comb, inf
 __all__ = [
     "resolved_engine", "seconds_per_realization", "bytes_per_realization", "spectral_width_bound",
     "available_memory", "check_memory", "check_realization", "Verdict", "MAX_STEPS",
-    "MAX_ORDER_PER_STEP", "MAX_MATVECS",
+    "MAX_ORDER_PER_STEP", "MAX_MATVECS", "MAX_PHASE_PER_STEP",
 ]
 
 #: Many-body Chebyshev stepper: seconds per step per (sector dimension x L), plus a per-step overhead
@@ -73,6 +73,9 @@ MAX_STEPS = 10**8
 #: The largest Chebyshev argument tau * width(H0) / 2 per step (normal runs: 1-50). Beyond it
 #: a tau step is many times the fastest time scale of H0 and each step costs thousands of matvecs.
 MAX_ORDER_PER_STEP = 1000.0
+#: The largest phase (radians) one step may rotate by, tau * width(H0) / 2 or a 6-sigma kick
+#: gamma * 6 sqrt(tau): beyond it double precision (1e-16 relative) cannot resolve the phase.
+MAX_PHASE_PER_STEP = 1e10
 #: The largest number of H0 applications one many-body realization may need (~hours at L = 16).
 MAX_MATVECS = 1e9
 #: Chebyshev orders beyond the argument needed for the 1e-12 tail bound (a generous constant).
@@ -137,6 +140,7 @@ def check_realization(
     delta: float,
     J: float,
     tau: float,
+    gamma: float,
     n_steps: int,
     n_times: int,
     engine: str = "auto",
@@ -150,8 +154,8 @@ def check_realization(
     ----------
     L, W : int, float
         Chain length and the largest disorder strength of the grid.
-    delta, J, tau : float
-        Anisotropy, exchange coupling and Trotter step (1/J).
+    delta, J, tau, gamma : float
+        Anisotropy, exchange coupling, Trotter step (1/J) and bath coupling.
     n_steps, n_times : int
         Steps up to the last sample time, and the number of sample times.
     engine, unraveling, noise : str
@@ -178,10 +182,10 @@ def check_realization(
     if n_steps > MAX_STEPS:
         raise ValueError(f"t_final / tau = {n_steps:.3g} steps exceeds the limit of {MAX_STEPS:.0e} steps "
                          f"(tau={tau:g}); use a larger tau or a smaller t_final")
+    half_width = spectral_width_bound(L, W, delta, J) / 2.0
+    per_step = tau * half_width
     matvecs = 0.0
     if resolved == "manybody":
-        half_width = spectral_width_bound(L, W, delta, J) / 2.0
-        per_step = tau * half_width
         if per_step > MAX_ORDER_PER_STEP:
             raise ValueError(
                 f"the Chebyshev order per step, tau * width(H0) / 2 ~ {per_step:.3g} (L={L}, W={W:g}, J={J:g}, "
@@ -195,5 +199,12 @@ def check_realization(
                 f"one realization at L={L}, W={W:g} needs ~{matvecs:.3g} H0 applications (limit {MAX_MATVECS:.0e}): "
                 "W, J, delta or t_final is too large for the many-body engine"
             )
+    kick = 6.0 * gamma * tau**0.5
+    if max(per_step, kick) > MAX_PHASE_PER_STEP:
+        raise ValueError(
+            f"one step rotates phases by up to ~{max(per_step, kick):.3g} rad (tau * width(H0) / 2 with L={L}, W={W:g}, "
+            f"J={J:g}, delta={delta:g}, tau={tau:g}; kicks gamma={gamma:g}), more than the {MAX_PHASE_PER_STEP:.0e} "
+            "rad that double precision resolves"
+        )
     return Verdict(engine=resolved, seconds=seconds_per_realization(L, delta, n_steps, engine, unraveling, noise),
                    memory=memory, matvecs=matvecs)

@@ -256,7 +256,7 @@ def plan_grid(
 
     n_steps = int(steps[-1])
     verdicts = {
-        L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, n_steps=n_steps, n_times=len(steps),
+        L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps, n_times=len(steps),
                                    engine=engine, unraveling=unraveling, noise=noise, max_memory=max_memory)
         for L_ in Ls
     }

@@ -111,6 +111,15 @@ class TestGuards:
         with pytest.raises(ValueError, match=r"Chebyshev order per step.*W=1e\+12"):
             _run(W=1e12)
 
+    @pytest.mark.parametrize("change", [dict(delta=0.0, W=1e12), dict(delta=0.0, J=1e300), dict(gamma=1e300)])
+    def test_phases_double_precision_cannot_resolve(self, change):
+        with pytest.raises(ValueError, match="one step rotates phases by up to .* double precision resolves"):
+            _run(**change)
+
+    def test_strong_disorder_on_free_fermions_still_runs(self):
+        ds = _run(delta=0.0, W=1000.0, L=20, n_realizations=1)
+        assert np.isfinite(ds.sz.values).all()
+
     def test_huge_tau_and_t_final(self):
         with pytest.raises(ValueError, match="Chebyshev order per step.*tau=1e\\+15"):
             _run(tau=1e15, t_final=1e15)
