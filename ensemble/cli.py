@@ -28,15 +28,6 @@ examples:
 """
 
 
-RUN_DESCRIPTION = """\
-Run the ensemble a TOML config describes and write one netCDF file (checks: docs/reliability.md).
-
-Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are rounded to the step
-grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
-n_times (n_times = 40, t_final = 200, tau = 0.05 gives 37); --dry-run prints the actual number.
-Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the resume command.
-"""
-
 #: The columns `report` prints by default (``--all-columns`` prints every one).
 REPORT_COLUMNS = ("L", "W", "n_realizations", "t_tilde", "t_tilde_lower", "t_tilde_upper", "kappa", "kappa_err",
                   "kappa_robust", "alpha", "alpha_err", "W_tilde", "inv_A", "inv_A_err", "t_star", "front_robust",
@@ -45,6 +36,17 @@ REPORT_COLUMNS = ("L", "W", "n_realizations", "t_tilde", "t_tilde_lower", "t_til
 
 class CLIError(Exception):
     """A user error, reported as one line."""
+
+
+RUN_DESCRIPTION = """\
+Run the ensemble a TOML config describes and write one netCDF file (checks: docs/reliability.md).
+
+Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are rounded to the step
+grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
+n_times (n_times = 40, t_final = 200, tau = 0.05 gives 37); --dry-run prints the actual number.
+--workers N needs N >= 1; run.workers = 0 (the default) means one worker per CPU core.
+Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the resume command.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,9 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value (a TOML literal), e.g. --set grid.L=[8,10]")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
-    where.add_argument("--workers", type=int, metavar="N",
-                       help="worker processes of the local cluster, >= 1 (default: run.workers; 0 there means one "
-                       "per CPU core)")
+    where.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster")
     run.add_argument("--checkpoint", metavar="DIR",
                      help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success; "
                      "a directory given here is kept)")
