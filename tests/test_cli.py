@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import dask
 import pytest
 import xarray as xr
 
@@ -173,6 +174,13 @@ class TestInProcess:
         assert "cannot reach the Dask scheduler" in capsys.readouterr().err
 
 
+@pytest.fixture(autouse=True)
+def in_process():
+    """Run in-process (``client=None`` follows Dask's ``scheduler`` setting, see ensemble.cluster)."""
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
 def _one_line_error(capsys, *fragments):
     err = capsys.readouterr().err
     assert err.startswith("mbl-avalanche: error: ") and err.count("\n") == 1, err
@@ -212,7 +220,7 @@ class TestDryRunParity:
     def test_refused_by_both(self, config, tmp_path, capsys, overrides, message, dry):
         out = tmp_path / "o.nc"
         sets = [x for o in overrides for x in ("--set", o)]
-        assert main(["run", str(config), "-o", str(out), "--scheduler", "synchronous", "--quiet", *sets,
+        assert main(["run", str(config), "-o", str(out), "--quiet", *sets,
                      *(["--dry-run"] if dry else [])]) == 2
         _one_line_error(capsys, message)
         assert not out.exists() and not (tmp_path / "o.nc.checkpoint").exists()
@@ -265,7 +273,7 @@ class TestOutputPath:
 
         monkeypatch.setattr(xarray.Dataset, "to_netcdf", full)
         out = tmp_path / "o.nc"
-        assert main(["run", str(config), "-o", str(out), "--scheduler", "synchronous", "--quiet"]) == 2
+        assert main(["run", str(config), "-o", str(out), "--quiet"]) == 2
         err = _one_line_error(capsys, f"could not write {out}", "No space left on device", "MiB free on",
                               "finished batches are kept in", "rerun the same command")
         assert "o.nc.checkpoint" in err
@@ -278,7 +286,7 @@ class TestOutputPath:
             raise RuntimeError("NetCDF: HDF error")
 
         monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
-        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--scheduler", "synchronous", "--quiet"]) == 2
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
         err = _one_line_error(capsys, "OSError during the run: cannot write the checkpoint part", "NetCDF: HDF error",
                               "MiB free on")
         assert not list(tmp_path.rglob("*.tmp"))
@@ -294,7 +302,7 @@ class TestOutputPath:
             raise RuntimeError("NetCDF: HDF error")
 
         monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
-        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--scheduler", "synchronous", "--quiet"]) == 2
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
         _one_line_error(capsys, "could not write", "NetCDF: HDF error")
 
 
@@ -314,7 +322,7 @@ class TestFailuresDuringTheRun:
 
         monkeypatch.setattr(realization, "run_realization", flaky)
         out = tmp_path / "o.nc"
-        assert main(["run", str(config), "-o", str(out), "--scheduler", "synchronous", "--quiet",
+        assert main(["run", str(config), "-o", str(out), "--quiet",
                      "--set", "run.batch_size=1"]) == 2
         _one_line_error(capsys, f"{type(error).__name__} during the run", "2 finished batches are kept in")
         assert not out.exists()
@@ -342,8 +350,8 @@ def small_disk(tmp_path):
 def test_a_real_full_disk_is_one_line_with_the_free_space(config, tmp_path, small_disk, capsys):
     out = small_disk / "o.nc"
     ckpt = tmp_path / "ckpt"
-    assert main(["run", str(config), "-o", str(out), "--checkpoint", str(ckpt), "--scheduler", "synchronous",
-                 "--quiet", "--set", "grid.L=[2]", "--set", "grid.W=[1.0]", "--set", "grid.n_realizations=400",
-                 "--set", "grid.n_times=60", "--set", "model.delta=0.0"]) == 2
+    assert main(["run", str(config), "-o", str(out), "--checkpoint", str(ckpt), "--quiet", "--set", "grid.L=[2]",
+                 "--set", "grid.W=[1.0]", "--set", "grid.n_realizations=400", "--set", "grid.n_times=60",
+                 "--set", "model.delta=0.0"]) == 2
     _one_line_error(capsys, f"could not write {out}", "MiB free on", f"finished batches are kept in {ckpt}")
     assert list(small_disk.iterdir()) == []  # no partial output

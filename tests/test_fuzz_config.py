@@ -1,6 +1,6 @@
 """Random malformed configs through ``run --dry-run`` and ``run``: a valid Dataset or one line, never a hang.
 
-Each case starts from a tiny valid config (L <= 4, a few steps, synchronous scheduler) and applies
+Each case starts from a tiny valid config (L <= 4, a few steps, Dask's synchronous scheduler) and applies
 random mutations: keys set to values of the wrong type, out of range, non-finite, empty, colliding
 or unknown, sometimes through ``--set``, sometimes in the file, sometimes by corrupting the file's
 bytes. Both commands run in-process through :func:`ensemble.cli.main` under a per-case alarm.
@@ -9,6 +9,7 @@ bytes. Both commands run in-process through :func:`ensemble.cli.main` under a pe
 import random
 import signal
 
+import dask
 import pytest
 import xarray as xr
 
@@ -104,10 +105,11 @@ def test_random_malformed_configs(tmp_path, capsys):
         path = tmp_path / f"case{i}.toml"
         path.write_bytes(text)
         out = tmp_path / f"case{i}.nc"
-        argv = ["run", str(path), "-o", str(out), "--scheduler", "synchronous", "--quiet", *sets]
+        argv = ["run", str(path), "-o", str(out), "--quiet", *sets]
         codes = []
         for extra in (["--dry-run"], []):
-            code = _invoke(argv + extra)
+            with dask.config.set(scheduler="synchronous"):  # in-process: client=None follows it
+                code = _invoke(argv + extra)
             captured = capsys.readouterr()
             context = f"case {i}: {text!r} {sets} {extra}: {captured.err!r}"
             assert code in (0, 2), context
