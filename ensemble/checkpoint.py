@@ -95,8 +95,8 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
     except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         free = shutil.disk_usage(directory).free / 2**20
-        raise OSError(getattr(exc, "errno", None) or errno.EIO,
-                      f"cannot write the checkpoint part {path} ({reason}; {free:.3g} MiB free on {directory})") from None
+        message = f"cannot write the checkpoint part {path} ({reason}; {free:.3g} MiB free on {directory})"
+        raise OSError(getattr(exc, "errno", None) or errno.EIO, message) from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -135,7 +135,7 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, entanglement: bool) -> tu
         raise _Rejected(f"cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
     attrs = part.attrs
     needed = ("run_fingerprint", "L", "W", "checksum")
-    if any(k not in attrs for k in needed) or "sz" not in part or "field" not in part or "realization" not in part.coords:
+    if any(k not in attrs for k in needed) or any(v not in part for v in ("sz", "field", "realization")):
         raise _Rejected("is not a checkpoint part (missing fingerprint, checksum or variables)")
     if attrs["run_fingerprint"] != fp:
         raise ValueError(f"checkpoint part {path} belongs to a different run "

@@ -101,7 +101,8 @@ def available_memory() -> int:
 def check_memory(what: str, needed: float, max_memory: float | None) -> None:
     """Raise ``ValueError`` if ``needed`` bytes exceed ``max_memory`` GiB (default: what is free)."""
     if max_memory is None:
-        limit, source = available_memory(), "available on this machine (set max_memory, run.max_memory in a config, in GiB to override)"
+        limit = available_memory()
+        source = "available on this machine (set max_memory, run.max_memory in a config, in GiB to override)"
     else:
         limit, source = max_memory * 2**30, f"allowed by max_memory={max_memory:g} GiB"
     if needed > limit:
@@ -202,9 +203,9 @@ def check_realization(
     kick = 6.0 * gamma * tau**0.5
     if max(per_step, kick) > MAX_PHASE_PER_STEP:
         raise ValueError(
-            f"one step rotates phases by up to ~{max(per_step, kick):.3g} rad (tau * width(H0) / 2 with L={L}, W={W:g}, "
-            f"J={J:g}, delta={delta:g}, tau={tau:g}; kicks gamma={gamma:g}), more than the {MAX_PHASE_PER_STEP:.0e} "
-            "rad that double precision resolves"
+            f"one step rotates phases by up to ~{max(per_step, kick):.3g} rad (tau * width(H0) / 2 with L={L}, "
+            f"W={W:g}, J={J:g}, delta={delta:g}, tau={tau:g}; kicks gamma={gamma:g}), more than the "
+            f"{MAX_PHASE_PER_STEP:.0e} rad that double precision resolves"
         )
     return Verdict(engine=resolved, seconds=seconds_per_realization(L, delta, n_steps, engine, unraveling, noise),
                    memory=memory, matvecs=matvecs)

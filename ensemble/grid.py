@@ -256,8 +256,9 @@ def plan_grid(
 
     n_steps = int(steps[-1])
     verdicts = {
-        L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps, n_times=len(steps),
-                                   engine=engine, unraveling=unraveling, noise=noise, max_memory=max_memory)
+        L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps,
+                                   n_times=len(steps), engine=engine, unraveling=unraveling, noise=noise,
+                                   max_memory=max_memory)
         for L_ in Ls
     }
     per_point = 2 * len(steps) * max(Ls) * 8 + max(Ls) * 8 + (2 * len(steps) * 8 if entanglement else 0)
