@@ -544,7 +544,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
                 # closing a cluster with tasks in flight logs warnings that tell the user nothing
                 logging.disable(logging.WARNING)
                 if client is None and dask_client is not None:
-                    dask_client.run(logging.disable, logging.WARNING)
+                    with contextlib.suppress(Exception):  # a dying worker must not hide the interrupt
+                        dask_client.run(logging.disable, logging.WARNING)
                 raise
     except KeyboardInterrupt:
         if directory is not None:
