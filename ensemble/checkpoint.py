@@ -1,26 +1,53 @@
-"""Checkpoint part files: one netCDF file per finished batch, written atomically.
+"""Checkpoint directories: self-verifying part files, a run manifest and a lock.
 
-A part file holds ``sz(realization, gamma, time, site)`` and ``field(realization, site)`` of one
-batch at one (L, W), and the run's *fingerprint*: every parameter that determines the numbers of a
-realization except the grid itself (delta, gamma, tau, J, engine, unraveling, noise, seed entropy,
-sample steps). A rerun with the same fingerprint reuses every realization already on disk, even
-from a run with fewer realizations or fewer grid points; a part with another fingerprint is
-refused with an error naming the parameter that differs. Files are netCDF, never pickles: opening
-a checkpoint never runs code.
+A checkpoint directory holds
+
+* ``part-L<L>-W<key>-r<first>-<last>.nc``: one netCDF file per finished batch at one (L, W), with
+  ``sz(realization, gamma, step, site)``, ``field(realization, site)`` (and ``entanglement``), the
+  realization indices as a coordinate, the run's *fingerprint* and a SHA-256 ``checksum`` of the
+  indices and arrays. The fingerprint holds every parameter that determines the numbers of a
+  realization except the grid itself (delta, gamma, tau, J, the engine that runs, unraveling,
+  noise, seed entropy, sample steps, entanglement), so a rerun with the same fingerprint reuses
+  every realization on disk, even from a run with fewer realizations or grid points;
+* ``run.json``: the fingerprint of the run the directory belongs to, written when it starts. A
+  seedless run stores its fresh entropy there, and a resume without a seed picks it up;
+* ``lock``: the pid and host of the live run using the directory (created exclusively).
+
+On resume every part is verified. A part that cannot be opened, is not a part file, fails its
+checksum, has the wrong shape, holds non-finite values, or overlaps another part with different
+values is reported on stderr by file name, moved into ``rejected/`` and its realizations are
+recomputed; overlapping identical parts are fine. A well-formed part of *another* run (another
+fingerprint) is not touched: the run is refused with an error naming the file and the parameters
+that differ. Files are netCDF, never pickles: opening a checkpoint never runs code.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import shutil
+import socket
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["fingerprint", "write_part", "load_parts", "PART_GLOB"]
+from .seeds import w_key
+
+__all__ = [
+    "fingerprint", "explain_mismatch", "write_part", "load_parts", "PART_GLOB", "REJECTED", "MANIFEST",
+    "read_manifest", "write_manifest", "Lock", "checksum",
+]
 
 PART_GLOB = "part-*.nc"
+REJECTED = "rejected"
+MANIFEST = "run.json"
+LOCK = "lock"
 
 
 def fingerprint(**params) -> str:
@@ -29,55 +56,254 @@ def fingerprint(**params) -> str:
 
 
 def _part_name(L: int, W: float, first: int, last: int) -> str:
-    return f"part-L{L}-W{int(round(W * 1_000_000))}-r{first:07d}-{last:07d}.nc"
+    return f"part-L{L}-W{w_key(W)}-r{first:07d}-{last:07d}.nc"
+
+
+def _temporary(path: Path) -> Path:
+    """A name no other process uses: hidden, with host, pid and a random tag."""
+    return path.with_name(f".{path.name}.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def checksum(realization: np.ndarray, arrays: dict[str, np.ndarray]) -> str:
+    """``sha256:<hex>`` of the realization indices and the arrays (in name order, as float64)."""
+    digest = hashlib.sha256(np.ascontiguousarray(realization, dtype=np.int64).tobytes())
+    for name in sorted(arrays):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(arrays[name], dtype=np.float64).tobytes())
+    return "sha256:" + digest.hexdigest()
 
 
 def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, batch: dict) -> Path:
-    """Write one batch as ``part-...nc`` via a temporary file and an atomic rename."""
-    r = batch["realization"]
+    """Write one batch as ``part-...nc`` via a per-process temporary file and an atomic rename."""
+    r = np.asarray(batch["realization"], dtype=np.int64)
+    arrays = {name: batch[name] for name in ("sz", "field", "entanglement") if name in batch}
     part = xr.Dataset(
         {
             "sz": (("realization", "gamma", "step", "site"), batch["sz"]),
             "field": (("realization", "site"), batch["field"]),
         },
         coords={"realization": r, "step": np.asarray(steps, dtype=np.int64)},
-        attrs={"run_fingerprint": fp, "L": int(L), "W": float(W)},
+        attrs={"run_fingerprint": fp, "L": int(L), "W": float(W), "checksum": checksum(r, arrays)},
     )
     if "entanglement" in batch:
         part["entanglement"] = (("realization", "gamma", "step"), batch["entanglement"])
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
-    tmp = path.with_name(path.name + ".tmp")
-    part.to_netcdf(tmp)
-    os.replace(tmp, path)
+    tmp = _temporary(path)
+    try:
+        part.to_netcdf(tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        free = shutil.disk_usage(directory).free / 2**20
+        message = f"cannot write the checkpoint part {path} ({reason}; {free:.3g} MiB free on {directory})"
+        raise OSError(getattr(exc, "errno", None) or errno.EIO, message) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def _explain_mismatch(theirs: str, ours: str) -> str:
-    a, b = json.loads(theirs), json.loads(ours)
+def _short(key: str, value) -> str:
+    if key == "steps" and isinstance(value, list) and value:
+        return f"{len(value)} sample steps up to {value[-1]}"
+    return repr(value)
+
+
+def explain_mismatch(theirs: str, ours: str) -> str:
+    """The parameters in which two fingerprints differ, briefly (``"gamma: 1.0 there vs 2.0 now"``)."""
+    try:
+        a = json.loads(theirs)
+    except ValueError:
+        a = {}
+    b = json.loads(ours)
     diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-    return ", ".join(f"{k}: {a.get(k)!r} there vs {b.get(k)!r} now" for k in diff[:3])
+    text = ", ".join(f"{k}: {_short(k, a.get(k))} there vs {_short(k, b.get(k))} now" for k in diff[:3])
+    if "steps" in diff:
+        text += " (t_final, tau, n_times or times differ)"
+    return text
 
 
-def load_parts(directory: Path, fp: str) -> dict[tuple[int, float], dict[int, dict[str, np.ndarray]]]:
-    """All realizations stored in ``directory`` as {(L, W): {r: {"field":, "sz":, ["entanglement":]}}}.
+class _Rejected(Exception):
+    """A part file that cannot be trusted; the message says why."""
+
+
+def _read_part(path: Path, fp: str, steps: np.ndarray, entanglement: bool) -> tuple[int, float, np.ndarray, dict]:
+    """(L, W, realizations, arrays) of a verified part; ``_Rejected`` or ``ValueError`` otherwise."""
+    try:
+        with xr.open_dataset(path) as part:
+            part.load()
+    except Exception as exc:  # netCDF4, h5py and xarray raise many types for broken files
+        raise _Rejected(f"cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
+    attrs = part.attrs
+    needed = ("run_fingerprint", "L", "W", "checksum")
+    if any(k not in attrs for k in needed) or any(v not in part for v in ("sz", "field", "realization")):
+        raise _Rejected("is not a checkpoint part (missing fingerprint, checksum or variables)")
+    if attrs["run_fingerprint"] != fp:
+        raise ValueError(f"checkpoint part {path} belongs to a different run "
+                         f"({explain_mismatch(str(attrs['run_fingerprint']), fp)}); use another checkpoint directory")
+    L, W = int(attrs["L"]), float(attrs["W"])
+    r = part.realization.values
+    names = ("sz", "field", "entanglement") if entanglement else ("sz", "field")
+    if any(name not in part for name in names):
+        raise _Rejected("lacks a variable this run stores")
+    arrays = {name: part[name].values for name in names}
+    n = r.size
+    shapes = {"sz": (n, 2, steps.size, L), "field": (n, L), "entanglement": (n, 2, steps.size)}
+    if (r.dtype.kind not in "iu" or n == 0 or np.unique(r).size != n or r.min() < 0
+            or "step" not in part.coords or not np.array_equal(part.step.values, steps)
+            or any(arrays[k].shape != shapes[k] for k in names)):
+        raise _Rejected("has the wrong shape, steps or realization indices")
+    if checksum(r, arrays) != attrs["checksum"]:
+        raise _Rejected("fails its checksum (the file was altered or corrupted)")
+    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
+        raise _Rejected("holds non-finite values")
+    return L, W, r.astype(np.int64), arrays
+
+
+def _reject(directory: Path, path: Path, reason: str) -> None:
+    target_dir = directory / REJECTED
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    k = 1
+    while target.exists():
+        target = target_dir / f"{path.name}.{k}"
+        k += 1
+    os.replace(path, target)
+    print(f"checkpoint: {path} {reason}; moved to {target}, its realizations will be recomputed", file=sys.stderr)
+
+
+def load_parts(
+    directory: Path, fp: str, steps: np.ndarray, entanglement: bool = False
+) -> dict[tuple[int, float], dict[int, dict[str, np.ndarray]]]:
+    """All verified realizations stored in ``directory`` as {(L, W): {r: {"field":, "sz":, ...}}}.
+
+    Parts that fail verification are moved into ``directory/rejected/`` (see the module docstring).
 
     Raises
     ------
     ValueError
         If a part file was written by a run with other parameters.
     """
-    found: dict[tuple[int, float], dict[int, dict[str, np.ndarray]]] = {}
+    steps = np.asarray(steps, dtype=np.int64)
+    parts: dict[Path, tuple[int, float, np.ndarray, dict]] = {}
     for path in sorted(directory.glob(PART_GLOB)):
-        with xr.open_dataset(path) as part:
-            theirs = part.attrs.get("run_fingerprint", "{}")
-            if theirs != fp:
-                raise ValueError(
-                    f"checkpoint part {path} belongs to a different run ({_explain_mismatch(theirs, fp)}); "
-                    "use another checkpoint directory"
-                )
-            L, W = int(part.attrs["L"]), float(part.attrs["W"])
-            arrays = {name: part[name].values for name in ("field", "sz", "entanglement") if name in part}
-            store = found.setdefault((L, W), {})
-            for k, r in enumerate(part.realization.values):
-                store[int(r)] = {name: values[k] for name, values in arrays.items()}
+        try:
+            parts[path] = _read_part(path, fp, steps, entanglement)
+        except _Rejected as bad:
+            _reject(directory, path, str(bad))
+    owner: dict[tuple[int, float, int], Path] = {}
+    conflicting: set[Path] = set()
+    for path, (L, W, r, arrays) in parts.items():
+        for k, index in enumerate(r):
+            first = owner.setdefault((L, W, int(index)), path)
+            if first != path:
+                theirs = parts[first]
+                j = int(np.flatnonzero(theirs[2] == index)[0])
+                if any(not np.array_equal(arrays[n][k], theirs[3][n][j]) for n in arrays):
+                    conflicting |= {first, path}
+    for path in sorted(conflicting):
+        _reject(directory, path, "overlaps another part with different values")
+    found: dict[tuple[int, float], dict[int, dict[str, np.ndarray]]] = {}
+    for path, (L, W, r, arrays) in parts.items():
+        if path in conflicting:
+            continue
+        store = found.setdefault((L, W), {})
+        for k, index in enumerate(r):
+            store[int(index)] = {name: values[k] for name, values in arrays.items()}
     return found
+
+
+def read_manifest(directory: Path) -> dict | None:
+    """The fingerprint parameters recorded in ``directory/run.json``, or None if there is none.
+
+    Raises
+    ------
+    ValueError
+        If the manifest exists but cannot be read.
+    """
+    path = directory / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"checkpoint manifest {path} is unreadable ({exc}); delete it to start afresh") from None
+
+
+def write_manifest(directory: Path, fp: str) -> None:
+    """Record the run's fingerprint in ``directory/run.json`` (atomically)."""
+    path = directory / MANIFEST
+    tmp = _temporary(path)
+    try:
+        tmp.write_text(fp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lock:
+    """An exclusive lock file ``directory/lock`` holding the owner's pid, host and start time.
+
+    A lock whose owner ran on this host and no longer exists is stale and taken over (with a
+    note on stderr); a live one, or one from another host, refuses the second run.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LOCK
+        self.held = False
+
+    def acquire(self) -> None:
+        """Create the lock file, replacing a stale one.
+
+        Raises
+        ------
+        ValueError
+            If another live run (or a run on another host) holds the lock.
+        """
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._check_holder(me["host"])
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            self.held = True
+            return
+        raise ValueError(f"checkpoint {self.path.parent} is locked by another run that keeps restarting")
+
+    def _check_holder(self, host: str) -> None:
+        try:
+            holder = json.loads(self.path.read_text())
+            pid, their_host = int(holder["pid"]), str(holder["host"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.time() - self.path.stat().st_mtime < 10:  # being written right now
+                raise ValueError(f"checkpoint {self.path.parent} is being locked by another run") from None
+            holder, pid, their_host = {}, -1, host
+        if their_host == host and not _alive(pid):
+            print(f"checkpoint: removing the stale lock {self.path} of pid {pid} (no longer running)", file=sys.stderr)
+            self.path.unlink(missing_ok=True)
+            return
+        raise ValueError(
+            f"checkpoint {self.path.parent} is in use by pid {pid} on host {their_host} since "
+            f"{holder.get('started', '?')}; wait for it, use another directory, or delete {self.path} "
+            "if that run is gone"
+        )
+
+    def release(self) -> None:
+        """Remove the lock file if this process holds it."""
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False

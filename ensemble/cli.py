@@ -7,11 +7,13 @@ how to resume it.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import shlex
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .jobqueue import KINDS
@@ -34,6 +36,17 @@ class CLIError(Exception):
     """A user error, reported as one line."""
 
 
+RUN_DESCRIPTION = """\
+Run the ensemble a TOML config describes and write one netCDF file (checks: docs/reliability.md).
+
+Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are rounded to the step
+grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
+n_times (n_times = 40, t_final = 200, tau = 0.05 gives 37); --dry-run prints the actual number.
+--workers N needs N >= 1; run.workers = 0 (the default) means one worker per CPU core.
+Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the resume command.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -48,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run an ensemble described by a TOML config", epilog=EXAMPLES,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+                         description=RUN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("config", help="TOML config file (see examples/quickstart.toml)")
     run.add_argument("-o", "--output", required=True, help="netCDF file to write")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="TABLE.KEY=VALUE",
@@ -61,8 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, metavar="N", help="cluster.jobs: batch jobs to keep running")
     run.add_argument("--tls", action="store_true", help="cluster.tls: TLS with temporary credentials (local cluster)")
     run.add_argument("--checkpoint", metavar="DIR",
-                     help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success)")
-    run.add_argument("--dry-run", action="store_true", help="print the resolved config and cost estimate")
+                     help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success; "
+                     "a directory given here is kept)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check everything the run checks, then print the resolved config, the plan and the "
+                     "cost verdict; computes nothing")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     run.add_argument("--quiet", action="store_true", help="no progress line")
 
@@ -108,7 +124,7 @@ def _resolved_config(args) -> dict:
         cfg["run"]["scheduler"] = args.scheduler
     if args.workers is not None:
         if args.workers < 1:
-            raise CLIError(f"--workers must be >= 1; got {args.workers}")
+            raise CLIError(f"--workers must be >= 1 (omit it for one worker per CPU core); got {args.workers}")
         cfg["run"]["workers"] = args.workers
     for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls or None)):
         if value is not None:
@@ -116,65 +132,114 @@ def _resolved_config(args) -> dict:
     return cfg
 
 
-def _dry_run(cfg: dict, kwargs: dict) -> None:
-    from . import config, cost, grid
-
-    print(config.dumps(cfg))
-    Ls, Ws, counts = grid.validate_grid(kwargs["L"], kwargs["W"], kwargs["n_realizations"])
-    steps = grid.resolve_steps(kwargs.get("t_final"), kwargs["tau"], kwargs.get("n_times"), kwargs.get("times"))
-    n_steps, n_times = int(steps[-1]), len(steps)
-    engine, delta = kwargs["engine"], kwargs["delta"]
-    extra = (kwargs["unraveling"], kwargs["noise"])
-    print("# plan")
-    total_tasks = total_seconds = 0
-    for L in Ls:
-        size = kwargs.get("batch_size") or grid.auto_batch_size(L, delta, n_steps, engine, *extra)
-        tasks = len(Ws) * math.ceil(counts[L] / size)
-        seconds = cost.seconds_per_realization(L, delta, n_steps, engine, *extra)
-        memory = cost.bytes_per_realization(L, delta, n_times, engine)
-        total_tasks += tasks
-        total_seconds += seconds * counts[L] * len(Ws)
-        print(f"L = {L:3d}: {counts[L]} realizations x {len(Ws)} W, {tasks} tasks of <= {size}; "
-              f"~{seconds:.3g} s and ~{memory / 2**20:.3g} MiB per realization "
-              f"({cost.resolved_engine(engine, delta)} engine, {n_steps} steps)")
-    print(f"total: {total_tasks} tasks, ~{total_seconds / 3600:.3g} core-hours")
+def _check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an output path that cannot be written, before any computation."""
+    if out.is_dir():
+        raise CLIError(f"output {out} is a directory; give a file name such as {out / 'run.nc'}")
+    if out.exists() and not overwrite:
+        raise CLIError(f"output file {out} exists (use --overwrite to replace it)")
+    parent = out.parent
+    if not parent.is_dir():
+        raise CLIError(f"output directory {parent} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{out.name}.", suffix=".probe")
+    except OSError as exc:
+        raise CLIError(f"cannot write to the output directory {parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
-def _run(args) -> int:
-    from . import config, jobqueue, run_grid
+def _prepare(args):
+    """Everything ``run`` checks before computing, shared with ``--dry-run``.
+
+    Returns (cfg, kwargs, plan, cluster, out, ckpt).
+    """
+    from . import config, jobqueue
+    from .grid import plan_grid
 
     cfg = _resolved_config(args)
     kwargs = config.to_run_grid_kwargs(cfg)
     cluster = jobqueue.from_config(cfg)
-    if args.dry_run:
-        _dry_run(cfg, kwargs)
-        if cluster is not None and cluster.is_batch:
-            print(f"# job script ({cluster.jobs} jobs, nothing submitted)")
-            print(jobqueue.job_script(cluster, kwargs["omp_threads"]))
-        return 0
     out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise CLIError(f"output file {out} exists (use --overwrite to replace it)")
-    if not out.parent.is_dir():
-        raise CLIError(f"output directory {out.parent} does not exist")
+    _check_output(out, args.overwrite)
     if cluster is not None:
         kwargs["client"] = cluster
         if cluster.kind != "local":
             kwargs.pop("n_workers", None)
     ckpt = Path(args.checkpoint) if args.checkpoint else out.with_name(out.name + ".checkpoint")
+    planned = inspect.signature(plan_grid).parameters  # run_grid's arguments but where it runs
+    plan = plan_grid(checkpoint=ckpt, **{k: v for k, v in kwargs.items() if k in planned})
+    kwargs["seed"] = plan.spec.entropy  # a seedless run keeps the entropy drawn (or resumed) here
+    return cfg, kwargs, plan, cluster, out, ckpt
+
+
+def _dry_run(cfg: dict, plan) -> None:
+    from . import config
+
+    print(config.dumps(cfg))
+    n_steps, n_times = int(plan.steps[-1]), len(plan.steps)
+    print("# plan")
+    total_tasks = total_seconds = 0
+    for L in plan.Ls:
+        size, verdict = plan.batch_sizes[L], plan.verdicts[L]
+        tasks = len(plan.Ws) * math.ceil(plan.counts[L] / size)
+        total_tasks += tasks
+        total_seconds += verdict.seconds * plan.counts[L] * len(plan.Ws)
+        print(f"L = {L:3d}: {plan.counts[L]} realizations x {len(plan.Ws)} W, {tasks} tasks of <= {size}; "
+              f"{verdict.summary()} ({verdict.engine} engine, "
+              f"{n_steps} steps, {n_times} sample times)")
+    print(f"total: {total_tasks} tasks, ~{total_seconds / 3600:.3g} core-hours")
+    seed = {"seed": "from the config", "fresh": "fresh entropy (recorded in the output and the checkpoint)",
+            "checkpoint": f"resumed from {plan.checkpoint}"}[plan.entropy_source]
+    print(f"checks: passed (types, ranges, engine combination, output path, checkpoint, memory and cost limits); "
+          f"seed: {seed}")
+
+
+def _checkpoint_note(ckpt: Path) -> str:
+    n = len(list(ckpt.glob("part-*.nc"))) if ckpt.is_dir() else 0
+    return f"; {n} finished batches are kept in {ckpt}, rerun the same command to resume" if n else ""
+
+
+def _write(ds, out: Path, ckpt: Path) -> None:
+    """Write ``ds`` to ``out`` atomically; on failure remove the partial file and say where the data are."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        ds.to_netcdf(tmp)
+        os.replace(tmp, out)
+    except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors as RuntimeError
+        free = shutil.disk_usage(out.parent).free
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CLIError(f"could not write {out} ({reason}; {free / 2**20:.3g} MiB free on {out.parent})"
+                       f"{_checkpoint_note(ckpt)}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run(args) -> int:
+    from . import config, jobqueue, run_grid
+
+    cfg, kwargs, plan, cluster, out, ckpt = _prepare(args)
+    if args.dry_run:
+        _dry_run(cfg, plan)
+        if cluster is not None and cluster.is_batch:
+            print(f"# job script ({cluster.jobs} jobs, nothing submitted)")
+            print(jobqueue.job_script(cluster, kwargs["omp_threads"]))
+        return 0
     try:
         ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
-    except KeyboardInterrupt:
-        again = " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if not args.checkpoint:
-            again += f" --checkpoint {shlex.quote(str(ckpt))}"
-        print(f"resume with: mbl-avalanche {again}", file=sys.stderr)
+    except KeyboardInterrupt:  # RunInterrupted, or a second Ctrl-C while stopping
+        again = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded in {ckpt})" if (
+            plan.entropy_source == "fresh") else ""
+        print(f"\ninterrupted; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
         return 130
+    except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).splitlines()
+        raise CLIError(f"{type(exc).__name__} during the run: {reason[0] if reason else ''}"
+                       f"{_checkpoint_note(ckpt)}") from None
     ds.attrs["command"] = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     ds.attrs["config"] = config.dumps(cfg)
-    tmp = out.with_name(out.name + ".tmp")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, out)
+    _write(ds, out, ckpt)
     if not args.checkpoint:
         shutil.rmtree(ckpt, ignore_errors=True)
     print(f"wrote {out}", file=sys.stderr)
@@ -311,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "combine":
             return _combine(args)
         return _report(args)
-    except (CLIError, ValueError, ConnectionError, FileNotFoundError, OSError, ImportError) as exc:
+    except (CLIError, ValueError, ConnectionError, OSError, ImportError, FloatingPointError, MemoryError,
+            OverflowError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"mbl-avalanche: error: {message}", file=sys.stderr)
         return 2

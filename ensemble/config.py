@@ -13,7 +13,8 @@
     W = [2.0, 5.0, 8.0]
     n_realizations = 24  # or a table: n_realizations = { 8 = 40, 10 = 24 }
     t_final = 200.0      # or explicit times = [...]
-    n_times = 40         # log-spaced sample times, t = 0 included
+    n_times = 40         # at most this many log-spaced sample times, t = 0 included; times that
+                         # round to the same step merge (here: 37 samples)
 
     [run]
     seed = 2024
@@ -21,16 +22,21 @@
     unraveling = "kick"
     noise = "trajectory"
     entanglement = false # also store the half-chain entanglement entropy (Delta = 0 only)
-    workers = 2          # local cluster size (ignored with a scheduler address)
+    workers = 2          # local cluster size; 0 (the default): one worker per CPU core
+                         # (ignored with a scheduler address)
     scheduler = ""       # address of an existing Dask scheduler, e.g. "tcp://host:8786"
     omp_threads = 1
     batch_size = 0       # 0: automatic
+    max_memory = 0.0     # GiB one realization may use; 0: the memory available on this machine
 
     [cluster]            # optional: where the workers come from (ensemble.jobqueue.ClusterConfig)
     kind = "local"       # "address" | "slurm" | "pbs" | "sge"; batch settings: jobs, cores, memory, ...
 
 Unknown tables or keys are errors naming the key. ``--set table.key=value`` overrides parse the
-value as a TOML literal (never ``eval``).
+value as a TOML literal (never ``eval``). Types are checked here; the values themselves (ints
+are ints, floats finite, list elements included) are checked by :func:`ensemble.grid.plan_grid`,
+the one validation that ``run_grid``, ``mbl-avalanche run`` and ``--dry-run`` share (the rules
+and the guards: ``docs/reliability.md``; every key: ``docs/config.md``).
 """
 
 from __future__ import annotations
@@ -72,14 +78,21 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "scheduler": ((str,), ""),
         "omp_threads": ((int,), 1),
         "batch_size": ((int,), 0),
+        "max_memory": (_NUMBER, 0.0),
     },
     "cluster": _CLUSTER_SCHEMA,
 }
 
 
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
+               dict: "a table"}
+
+
 def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
     """Read a TOML config (not yet resolved against the schema)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a directory")
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} not found")
     try:
@@ -87,6 +100,10 @@ def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"config file {path} is not UTF-8 text (is it a TOML file?)") from None
+    except OSError as exc:
+        raise ValueError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
 
 
 def _literal(text: str) -> Any:
@@ -127,7 +144,8 @@ def resolve(config: dict) -> dict[str, dict[str, Any]]:
             if key in given:
                 value = given[key]
                 if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-                    raise ValueError(f"config key {table}.{key} has the wrong type: {value!r}")
+                    expected = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in types))
+                    raise ValueError(f"config key {table}.{key} has the wrong type: {value!r} (expected {expected})")
                 out[table][key] = value
             elif default is REQUIRED:
                 raise ValueError(f"config key {table}.{key} is required")
@@ -147,6 +165,10 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
             n_real = {int(k): v for k, v in n_real.items()}
         except ValueError:
             raise ValueError("grid.n_realizations table keys must be chain lengths L") from None
+    for key, meaning in (("workers", "one worker per CPU core"), ("batch_size", "automatic"),
+                         ("max_memory", "the memory available on this machine")):
+        if run[key] < 0:
+            raise ValueError(f"run.{key} must be >= 0 (0: {meaning}); got {run[key]}")
     kwargs = dict(
         L=grid["L"], W=grid["W"], n_realizations=n_real, delta=model["delta"], gamma=model["gamma"],
         tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"],
@@ -163,6 +185,8 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
         kwargs["batch_size"] = run["batch_size"]
     if run["workers"]:
         kwargs["n_workers"] = run["workers"]
+    if run["max_memory"]:
+        kwargs["max_memory"] = run["max_memory"]
     return kwargs
 
 

@@ -1,15 +1,26 @@
-"""Rough cost model of one realization, for batch sizing and ``--dry-run`` estimates.
+"""Rough cost model of one realization, for batch sizing, ``--dry-run`` estimates and the guards.
 
 The constants are single-core measurements on the project's 2-vCPU development machine
 (see ``benchmarks/``); they are meant to be right within a factor of ~2, which is all batch
 sizing needs. A realization is the noisy run plus the (much cheaper) noiseless reference.
+
+:func:`check_realization` is the guard that runs before anything is allocated: it refuses a run
+whose memory per realization exceeds the machine's available memory (or ``max_memory``), whose
+step count is absurd, or whose Chebyshev order (set by the spectral width of H0, i.e. by W, J and
+Delta, times tau and t) would make one realization run for days. ``run_grid`` and ``--dry-run``
+call it through the same planning function, so both give the same verdict.
 """
 
 from __future__ import annotations
 
-from math import comb
+from dataclasses import dataclass
+from math import comb, inf
 
-__all__ = ["resolved_engine", "seconds_per_realization", "bytes_per_realization"]
+__all__ = [
+    "resolved_engine", "seconds_per_realization", "bytes_per_realization", "spectral_width_bound",
+    "available_memory", "check_memory", "check_realization", "Verdict", "MAX_STEPS",
+    "MAX_ORDER_PER_STEP", "MAX_MATVECS", "MAX_PHASE_PER_STEP",
+]
 
 #: Many-body Chebyshev stepper: seconds per step per (sector dimension x L), plus a per-step overhead
 #: (benchmarks/stepper.py: 0.063 ms/step at L = 12, 1.17 ms/step at L = 16).
@@ -55,3 +66,146 @@ def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "aut
         ns = comb(L, L // 2)
         work = ns * (L * 8 + 6 * 16) + ns * L * 3 * 12  # Sz table, state vectors, CSR matrix
     return int(result + work)
+
+
+#: The largest number of tau steps a run may take (1e8: ~50 x the paper's longest runs).
+MAX_STEPS = 10**8
+#: The largest Chebyshev argument tau * width(H0) / 2 per step (normal runs: 1-50). Beyond it
+#: a tau step is many times the fastest time scale of H0 and each step costs thousands of matvecs.
+MAX_ORDER_PER_STEP = 1000.0
+#: The largest phase (radians) one step may rotate by, tau * width(H0) / 2 or a 6-sigma kick
+#: gamma * 6 sqrt(tau): beyond it double precision (1e-16 relative) cannot resolve the phase.
+MAX_PHASE_PER_STEP = 1e10
+#: The largest number of H0 applications one many-body realization may need (~hours at L = 16).
+MAX_MATVECS = 1e9
+#: Chebyshev orders beyond the argument needed for the 1e-12 tail bound (a generous constant).
+_ORDER_MARGIN = 20
+
+
+def spectral_width_bound(L: int, W: float, delta: float, J: float) -> float:
+    """An upper bound on E_max - E_min of H0 (units of J) for fields in [-W, W].
+
+    Each field term h_j S^z_j spans at most W, each bond (J/2)(S^+S^- + h.c.) + J Delta S^z S^z
+    at most |J| (1 + |Delta| / 2).
+    """
+    return L * W + (L - 1) * abs(J) * (1.0 + abs(delta) / 2.0)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations on this machine (``psutil``)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(what: str, needed: float, max_memory: float | None) -> None:
+    """Raise ``ValueError`` if ``needed`` bytes exceed ``max_memory`` GiB (default: what is free)."""
+    if max_memory is None:
+        limit = available_memory()
+        source = "available on this machine (set max_memory, run.max_memory in a config, in GiB to override)"
+    else:
+        limit, source = max_memory * 2**30, f"allowed by max_memory={max_memory:g} GiB"
+    if needed > limit:
+        raise ValueError(f"{what} needs ~{needed / 2**20:.3g} MiB, more than the {limit / 2**20:.3g} MiB {source}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's estimates for one chain length, as printed by ``--dry-run``.
+
+    Attributes
+    ----------
+    engine : str
+        The engine that runs (``"manybody"`` or ``"gaussian"``).
+    seconds, memory : float
+        Single-core seconds and peak bytes of one realization.
+    matvecs : float
+        H0 applications per realization (many-body engine; 0 otherwise).
+    """
+
+    engine: str
+    seconds: float
+    memory: float
+    matvecs: float
+
+    def summary(self) -> str:
+        """One line: the estimates that the limits are compared with."""
+        mv = f", ~{self.matvecs:.3g} H0 applications" if self.matvecs else ""
+        return f"~{self.seconds:.3g} s and ~{self.memory / 2**20:.3g} MiB per realization{mv}"
+
+
+def check_realization(
+    *,
+    L: int,
+    W: float,
+    delta: float,
+    J: float,
+    tau: float,
+    gamma: float,
+    n_steps: int,
+    n_times: int,
+    engine: str = "auto",
+    unraveling: str = "kick",
+    noise: str = "trajectory",
+    max_memory: float | None = None,
+) -> Verdict:
+    """Refuse a realization that cannot finish or cannot fit, before anything is allocated.
+
+    Parameters
+    ----------
+    L, W : int, float
+        Chain length and the largest disorder strength of the grid.
+    delta, J, tau, gamma : float
+        Anisotropy, exchange coupling, Trotter step (1/J) and bath coupling.
+    n_steps, n_times : int
+        Steps up to the last sample time, and the number of sample times.
+    engine, unraveling, noise : str
+        As in :func:`ensemble.run_grid`.
+    max_memory : float, optional
+        GiB one realization may use; default: the memory available on this machine.
+
+    Returns
+    -------
+    Verdict
+        The estimates, when every limit holds.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the estimate that exceeds its limit.
+    """
+    resolved = "gaussian" if noise == "averaged" else resolved_engine(engine, delta)
+    # beyond L ~ 500 the many-body sector's size does not even fit a float
+    memory = float(bytes_per_realization(L, delta, n_times, resolved)) if resolved == "gaussian" or L <= 512 else inf
+    engine_text = "many-body engine, sector dimension " + str(comb(L, L // 2)) if resolved == "manybody" else (
+        "free-fermion engine")
+    check_memory(f"one realization at L={L} ({engine_text})", memory, max_memory)
+    if n_steps > MAX_STEPS:
+        raise ValueError(f"t_final / tau = {n_steps:.3g} steps exceeds the limit of {MAX_STEPS:.0e} steps "
+                         f"(tau={tau:g}); use a larger tau or a smaller t_final")
+    half_width = spectral_width_bound(L, W, delta, J) / 2.0
+    per_step = tau * half_width
+    matvecs = 0.0
+    if resolved == "manybody":
+        if per_step > MAX_ORDER_PER_STEP:
+            raise ValueError(
+                f"the Chebyshev order per step, tau * width(H0) / 2 ~ {per_step:.3g} (L={L}, W={W:g}, J={J:g}, "
+                f"delta={delta:g}, tau={tau:g}), exceeds {MAX_ORDER_PER_STEP:g}: tau is far longer than the "
+                "fastest time scale of H0"
+            )
+        # the kicked run steps tau at a time; the noiseless reference jumps between sample times
+        matvecs = n_steps * (per_step + _ORDER_MARGIN) + n_steps * tau * half_width + n_times * _ORDER_MARGIN
+        if matvecs > MAX_MATVECS:
+            raise ValueError(
+                f"one realization at L={L}, W={W:g} needs ~{matvecs:.3g} H0 applications (limit {MAX_MATVECS:.0e}): "
+                "W, J, delta or t_final is too large for the many-body engine"
+            )
+    kick = 6.0 * gamma * tau**0.5
+    if max(per_step, kick) > MAX_PHASE_PER_STEP:
+        raise ValueError(
+            f"one step rotates phases by up to ~{max(per_step, kick):.3g} rad (tau * width(H0) / 2 with L={L}, "
+            f"W={W:g}, J={J:g}, delta={delta:g}, tau={tau:g}; kicks gamma={gamma:g}), more than the "
+            f"{MAX_PHASE_PER_STEP:.0e} rad that double precision resolves"
+        )
+    return Verdict(engine=resolved, seconds=seconds_per_realization(L, delta, n_steps, engine, unraveling, noise),
+                   memory=memory, matvecs=matvecs)

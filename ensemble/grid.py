@@ -9,12 +9,16 @@ itself: Dask does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import logging
 import math
-import numbers
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dask
@@ -22,26 +26,40 @@ import numpy as np
 import xarray as xr
 
 from . import checkpoint as ckpt
-from . import cost, seeds
+from . import cost, seeds, validation
 from .cluster import connect
 from .dataset import build_dataset, provenance_attrs
-from .realization import RunSpec, run_batch
+from .realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
+from .trajectory import ENGINES
 
-__all__ = ["run_grid", "sample_steps", "resolve_steps", "validate_grid", "auto_batch_size"]
+__all__ = [
+    "run_grid", "plan_grid", "Plan", "RunInterrupted", "sample_steps", "resolve_steps", "validate_grid",
+    "auto_batch_size",
+]
 
 #: Wall time one task aims at (seconds): long enough to amortize scheduling, short enough to balance.
 TARGET_TASK_SECONDS = 5.0
 
 
+#: The most sample times a run may have.
+MAX_TIMES = 100_000
+#: The longest chain (the free-fermion engine's O(L^3) set-up dominates long before).
+MAX_L = 4096
+#: The largest W (units of J): its seed key round(W * 1e6) stays a 64-bit integer.
+MAX_W = 1e12
+
+
 def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
     """Log-spaced sample steps from 1 to ``t_final / tau``, plus step 0 (t = 0).
 
-    Rounding to the step grid can merge neighbouring early times, so fewer than ``n_times``
-    steps may come back.
+    Rounding to the step grid merges neighbouring early times, so *at most* ``n_times`` steps
+    come back: e.g. ``n_times = 40`` with ``t_final = 200`` and ``tau = 0.05`` gives 37, because
+    the first log-spaced times 1, 1.25, 1.6, ... steps round to 1, 1, 2, ....
     """
+    n_times = validation.integer("n_times", n_times, minimum=2, maximum=MAX_TIMES)
     n_final = _steps_of(np.array([t_final]), tau, "t_final")[0]
-    if n_times < 2:
-        raise ValueError(f"n_times must be >= 2 (t = 0 and t_final); got n_times={n_times}")
+    if n_final < 1:
+        raise ValueError(f"t_final must be at least one step tau={tau:g}; got t_final={t_final:g}")
     steps = np.unique(np.round(np.geomspace(1, n_final, n_times - 1)).astype(np.int64))
     return np.r_[0, steps]
 
@@ -55,65 +73,201 @@ def auto_batch_size(
 
 
 def _steps_of(times: np.ndarray, tau: float, name: str) -> np.ndarray:
-    steps = np.round(times / tau)
+    with np.errstate(over="ignore"):
+        steps = np.round(times / tau)
+    if np.any(steps > cost.MAX_STEPS):
+        raise ValueError(f"{name} / tau = {np.max(steps):.3g} steps exceeds the limit of {cost.MAX_STEPS:.0e} "
+                         f"steps (tau={tau:g}); use a larger tau or shorter times")
     off = np.abs(steps * tau - times) > 1e-9 * np.maximum(1.0, np.abs(times))
     if np.any(off):
         raise ValueError(f"{name} must lie on the step grid t = n * tau (tau={tau}); got {times[off][:3]}")
     return steps.astype(np.int64)
 
 
-def _as_list(value, name: str, kind: type) -> list:
-    values = list(value) if isinstance(value, (Sequence, np.ndarray)) else [value]
-    if not values:
-        raise ValueError(f"{name} must not be empty")
-    out = sorted({kind(v) for v in values})
-    if len(out) != len(values):
-        raise ValueError(f"{name} has duplicate values: {values}")
-    return out
-
-
 def resolve_steps(
     t_final: float | None, tau: float, n_times: int | None, times: Sequence[float] | None
 ) -> np.ndarray:
     """The sample steps of a run: explicit ``times`` (t = 0 added) or ``n_times`` log-spaced ones."""
+    tau = validation.real("tau", tau, positive=True)
     if times is not None:
-        t = np.asarray(times, dtype=np.float64)
-        if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0) or np.any(np.diff(t) <= 0):
-            raise ValueError("times must be finite, non-negative and strictly increasing")
-        steps = _steps_of(t, tau, "times")
+        values = validation.real_list("times", times, minimum=0.0)
+        if len(values) > MAX_TIMES:
+            raise ValueError(f"times holds {len(values)} values, more than {MAX_TIMES}")
+        if list(times) != values:
+            raise ValueError("times must be strictly increasing")
+        steps = _steps_of(np.asarray(values), tau, "times")
         steps = steps if steps[0] == 0 else np.r_[0, steps]
-        if t_final is not None and not math.isclose(steps[-1] * tau, t_final):
+        if t_final is not None and not math.isclose(steps[-1] * tau, validation.real("t_final", t_final)):
             raise ValueError(f"t_final={t_final} disagrees with max(times)={steps[-1] * tau}")
     else:
-        if t_final is None or not (math.isfinite(t_final) and t_final > 0):
-            raise ValueError(f"t_final must be finite and > 0; got t_final={t_final!r}")
-        steps = sample_steps(t_final, tau, n_times)
+        if t_final is None:
+            raise ValueError("give t_final (with n_times) or explicit times")
+        steps = sample_steps(validation.real("t_final", t_final, positive=True), tau, n_times)
     if steps[-1] == 0:
         raise ValueError("the last sample time must be > 0")
     return steps
 
 
 def validate_grid(L, W, n_realizations) -> tuple[list[int], list[float], dict[int, int]]:
-    """Sorted ``L`` and ``W`` lists and realizations per L, after checking each value."""
-    Ls = _as_list(L, "L", int)
+    """Sorted ``L`` and ``W`` lists and realizations per L, after checking each value.
+
+    W values that share a seed key ``round(W * 1e6)`` (closer than ~5e-7) are refused: they would
+    share their disorder draws, their Dask task keys and their checkpoint part files.
+    """
+    Ls = validation.integer_list("L", L, minimum=2, maximum=MAX_L)
     for value in Ls:
-        if value < 2 or value % 2:
+        if value % 2:
             raise ValueError(f"L must be even and >= 2 (Néel start, Sz_tot = 0); got L={value}")
-    Ws = _as_list(W, "W", float)
-    for value in Ws:
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"W must be finite and >= 0; got W={value}")
+    Ws = [w + 0.0 for w in validation.real_list("W", W, minimum=0.0, maximum=MAX_W)]  # -0.0 is 0.0
+    for a, b in zip(Ws, Ws[1:]):
+        if seeds.w_key(a) == seeds.w_key(b):
+            raise ValueError(f"W values {a!r} and {b!r} share the seed key round(W * 1e6) = {seeds.w_key(a)}; "
+                             "W values must differ by at least 1e-6")
     if isinstance(n_realizations, Mapping):
+        for key in n_realizations:
+            validation.integer("n_realizations key L", key)
         missing = [x for x in Ls if x not in n_realizations]
         if missing:
             raise ValueError(f"n_realizations has no entry for L={missing}")
         counts = {x: n_realizations[x] for x in Ls}
     else:
         counts = {x: n_realizations for x in Ls}
-    for x, n in counts.items():
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_realizations must be an integer >= 1; got {n!r} for L={x}")
-    return Ls, Ws, {x: int(n) for x, n in counts.items()}
+    return Ls, Ws, {x: validation.integer(f"n_realizations (L={x})", n, minimum=1) for x, n in counts.items()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated run: what :func:`run_grid` executes and ``--dry-run`` prints.
+
+    Attributes
+    ----------
+    Ls, Ws : list
+        Sorted grid axes.
+    counts : dict
+        Realizations per L.
+    steps : numpy.ndarray
+        Sample steps (step 0 first).
+    spec : RunSpec
+        The physics of every realization (entropy included).
+    fingerprint : str
+        What a checkpoint part must match (:func:`ensemble.checkpoint.fingerprint`).
+    batch_sizes : dict
+        Realizations per task, per L.
+    verdicts : dict
+        The cost guard's estimates per L (:class:`ensemble.cost.Verdict`).
+    checkpoint : pathlib.Path or None
+        The checkpoint directory.
+    entropy_source : str
+        ``"seed"``, ``"fresh"`` or ``"checkpoint"`` (a seedless resume).
+    n_workers, omp_threads : int or None, int
+        Local cluster size (None: one per CPU) and threads per worker.
+    """
+
+    Ls: list[int]
+    Ws: list[float]
+    counts: dict[int, int]
+    steps: np.ndarray
+    spec: RunSpec
+    fingerprint: str
+    batch_sizes: dict[int, int]
+    verdicts: dict[int, cost.Verdict]
+    checkpoint: Path | None
+    entropy_source: str
+    n_workers: int | None
+    omp_threads: int
+
+
+def plan_grid(
+    *,
+    L: int | Sequence[int],
+    W: float | Sequence[float],
+    delta: float,
+    gamma: float = 1.0,
+    tau: float = 0.05,
+    t_final: float | None = None,
+    n_times: int = 60,
+    times: Sequence[float] | None = None,
+    n_realizations: int | Mapping[int, int],
+    seed: int | None = None,
+    J: float = 1.0,
+    engine: str = "auto",
+    unraveling: str = "kick",
+    noise: str = "trajectory",
+    entanglement: bool = False,
+    n_workers: int | None = None,
+    omp_threads: int = 1,
+    checkpoint: str | Path | None = None,
+    batch_size: int | None = None,
+    max_memory: float | None = None,
+) -> Plan:
+    """Check every argument of :func:`run_grid` and the cost of the run, allocating nothing.
+
+    This is the only validation of a run: :func:`run_grid` and ``mbl-avalanche run --dry-run`` both
+    call it, so a dry run refuses exactly what the run would refuse. Arguments as in
+    :func:`run_grid`.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter (and the estimate, for the cost and memory guards).
+    """
+    Ls, Ws, counts = validate_grid(L, W, n_realizations)
+    delta = validation.real("delta", delta)
+    J = validation.real("J", J)
+    gamma = validation.real("gamma", gamma, positive=True)
+    tau = validation.real("tau", tau, positive=True)
+    steps = resolve_steps(t_final, tau, n_times, times)
+    if batch_size is not None:
+        batch_size = validation.integer("batch_size", batch_size, minimum=1)
+    if n_workers is not None:
+        n_workers = validation.integer("n_workers", n_workers, minimum=1)
+    omp_threads = validation.integer("omp_threads", omp_threads, minimum=1)
+    if max_memory is not None:
+        max_memory = validation.real("max_memory", max_memory, positive=True)
+    validation.choice("engine", engine, ENGINES)
+    validation.choice("unraveling", unraveling, UNRAVELINGS)
+    validation.choice("noise", noise, NOISE_MODES)
+    entanglement = validation.boolean("entanglement", entanglement)
+
+    directory, manifest = None, None
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, Path)):
+            raise ValueError(f"checkpoint must be a directory path; got {checkpoint!r}")
+        directory = Path(checkpoint)
+        if directory.exists() and not directory.is_dir():
+            raise ValueError(f"checkpoint must be a directory; {directory} is a file")
+        if directory.is_dir():
+            manifest = ckpt.read_manifest(directory)
+    if seed is None and manifest is not None and "seed_entropy" in manifest:
+        entropy, source = int(manifest["seed_entropy"]), "checkpoint"
+    else:
+        entropy, source = seeds.resolve_entropy(seed), "fresh" if seed is None else "seed"
+    spec = RunSpec(  # checks the combinations of engine, unraveling, noise and entanglement
+        entropy=entropy, steps=tuple(int(s) for s in steps), delta=delta, gamma=gamma, tau=tau, J=J,
+        engine=engine, unraveling=unraveling, noise=noise, entanglement=entanglement,
+    )
+    fp = ckpt.fingerprint(
+        delta=delta, gamma=gamma, tau=tau, J=J, engine=cost.resolved_engine(engine, delta), unraveling=unraveling,
+        noise=noise, seed_entropy=str(entropy), steps=list(spec.steps), entanglement=entanglement,
+    )
+    if manifest is not None and manifest != json.loads(fp):
+        raise ValueError(f"checkpoint {directory} belongs to a different run "
+                         f"({ckpt.explain_mismatch(json.dumps(manifest), fp)}); use another checkpoint directory")
+
+    n_steps = int(steps[-1])
+    verdicts = {
+        L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps,
+                                   n_times=len(steps), engine=engine, unraveling=unraveling, noise=noise,
+                                   max_memory=max_memory)
+        for L_ in Ls
+    }
+    per_point = 2 * len(steps) * max(Ls) * 8 + max(Ls) * 8 + (2 * len(steps) * 8 if entanglement else 0)
+    cost.check_memory(f"the Dataset ({len(Ls)} L x {len(Ws)} W x {max(counts.values())} realizations)",
+                      float(per_point) * len(Ls) * len(Ws) * max(counts.values()), max_memory)
+    sizes = {L_: batch_size or auto_batch_size(L_, delta, n_steps, engine, unraveling, noise) for L_ in Ls}
+    return Plan(Ls=Ls, Ws=Ws, counts=counts, steps=steps, spec=spec, fingerprint=fp, batch_sizes=sizes,
+                verdicts=verdicts, checkpoint=directory, entropy_source=source, n_workers=n_workers,
+                omp_threads=omp_threads)
 
 
 def _batches(missing: list[int], size: int) -> list[tuple[int, ...]]:
@@ -185,6 +339,7 @@ def run_grid(
     omp_threads: int = 1,
     checkpoint: str | Path | None = None,
     batch_size: int | None = None,
+    max_memory: float | None = None,
     progress: bool = True,
 ) -> xr.Dataset:
     """Run the paired gamma = 0 / gamma ensemble on an (L, W) grid and return one Dataset.
@@ -204,13 +359,16 @@ def run_grid(
     t_final : float, optional
         Last sample time (on the step grid); required unless ``times`` is given.
     n_times : int
-        Number of log-spaced sample times (t = 0 included) when ``times`` is not given.
+        Number of log-spaced sample times (t = 0 included) when ``times`` is not given: an upper
+        bound, since times that round to the same step are merged (:func:`sample_steps`).
     times : sequence of float, optional
         Explicit sample times, each a multiple of tau; t = 0 is added if missing.
     n_realizations : int or mapping L -> int
         Realizations per grid point (e.g. ``{8: 500, 16: 100}`` as in the paper).
     seed : int, optional
-        Root entropy; None draws fresh entropy, recorded in ``attrs["seed_entropy"]``.
+        Root entropy (a non-negative integer); None draws fresh entropy, recorded in
+        ``attrs["seed_entropy"]`` and in the checkpoint, so a seedless rerun on the same
+        checkpoint resumes with the same entropy.
     J : float
         Exchange coupling.
     engine : {"auto", "manybody", "gaussian"}
@@ -234,13 +392,19 @@ def run_grid(
         ``ClusterConfig`` starts a TLS-secured local cluster or a batch-queue cluster (SLURM, PBS,
         SGE through dask-jobqueue) whose lost jobs are resubmitted.
     n_workers : int, optional
-        Worker processes of the default local cluster.
+        Worker processes of the default local cluster (>= 1; default: one per CPU).
     omp_threads : int
         Numeric threads per local worker (default 1, see docs/design.md "Threads").
     checkpoint : path, optional
-        Directory for per-batch part files; a rerun computes only what is missing.
+        Directory for self-verifying per-batch part files (:mod:`ensemble.checkpoint`); a rerun
+        computes only what is missing, and recomputes parts that fail verification. One live run
+        per directory (lock file).
     batch_size : int, optional
         Realizations per task; default: about ``TARGET_TASK_SECONDS`` of work per task.
+    max_memory : float, optional
+        GiB one realization (and the Dataset) may use; default: the memory available on this
+        machine. Runs estimated to need more are refused before anything is allocated
+        (:func:`ensemble.cost.check_realization`).
     progress : bool
         Print a progress line on stderr.
 
@@ -249,54 +413,58 @@ def run_grid(
     xarray.Dataset
         ``sz(L, W, gamma, realization, time, site)`` and ``field(L, W, realization, site)``
         (see :mod:`ensemble.dataset`), attributes holding every parameter and the provenance.
+
+    Raises
+    ------
+    ValueError
+        On any invalid argument, checkpoint conflict or failed cost guard (:func:`plan_grid`).
+    RunInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): its message says what was saved and how to resume.
     """
     call = _call_string({k: v for k, v in locals().items()})
-    Ls, Ws, counts = validate_grid(L, W, n_realizations)
-    for name, value in (("tau", tau), ("gamma", gamma)):
-        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be finite and > 0; got {name}={value!r}")
-    if not (isinstance(delta, numbers.Real) and math.isfinite(delta)):
-        raise ValueError(f"delta must be finite; got delta={delta!r}")
-    steps = resolve_steps(t_final, tau, n_times, times)
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
-    entropy = seeds.resolve_entropy(seed)
-    spec = RunSpec(  # checks engine, unraveling, noise and their combinations
-        entropy=entropy, steps=tuple(int(s) for s in steps), delta=float(delta), gamma=float(gamma),
-        tau=float(tau), J=float(J), engine=engine, unraveling=unraveling, noise=noise,
-        entanglement=bool(entanglement),
+    plan = plan_grid(
+        L=L, W=W, delta=delta, gamma=gamma, tau=tau, t_final=t_final, n_times=n_times, times=times,
+        n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
+        entanglement=entanglement, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
+        batch_size=batch_size, max_memory=max_memory,
     )
-    fp = ckpt.fingerprint(
-        delta=spec.delta, gamma=spec.gamma, tau=spec.tau, J=spec.J, engine=engine, unraveling=unraveling,
-        noise=noise, seed_entropy=str(entropy), steps=list(spec.steps), entanglement=spec.entanglement,
-    )
+    spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
+    entropy, counts = spec.entropy, plan.counts
     run_hash = hashlib.sha1(fp.encode()).hexdigest()[:10]
 
-    stored: dict = {}
-    directory = None
-    if checkpoint is not None:
-        directory = Path(checkpoint)
-        if directory.exists() and not directory.is_dir():
-            raise ValueError(f"checkpoint must be a directory; {directory} is a file")
-        directory.mkdir(parents=True, exist_ok=True)
-        stored = ckpt.load_parts(directory, fp)
+    lock = ckpt.Lock(directory) if directory is not None else None
+    created = directory is not None and not directory.exists()
+    try:
+        stored: dict = {}
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+            if not (directory / ckpt.MANIFEST).exists():
+                ckpt.write_manifest(directory, fp)
+            stored = ckpt.load_parts(directory, fp, steps, spec.entanglement)
 
-    results: list[tuple[int, float, dict]] = []
-    tasks: list[tuple[int, float, tuple[int, ...]]] = []
-    for L_ in Ls:
-        for W_ in Ws:
-            have = stored.get((L_, W_), {})
-            reused = sorted(r for r in have if r < counts[L_])
-            if reused:
-                batch = {"realization": np.array(reused, dtype=np.int64)}
-                batch.update({name: np.stack([have[r][name] for r in reused]) for name in have[reused[0]]})
-                results.append((L_, W_, batch))
-            missing = [r for r in range(counts[L_]) if r not in have]
-            size = batch_size or auto_batch_size(L_, delta, int(steps[-1]), engine, unraveling, noise)
-            tasks += [(L_, W_, b) for b in _batches(missing, size)]
+        results: list[tuple[int, float, dict]] = []
+        tasks: list[tuple[int, float, tuple[int, ...]]] = []
+        for L_ in plan.Ls:
+            for W_ in plan.Ws:
+                have = stored.get((L_, W_), {})
+                reused = sorted(r for r in have if r < counts[L_])
+                if reused:
+                    batch = {"realization": np.array(reused, dtype=np.int64)}
+                    batch.update({name: np.stack([have[r][name] for r in reused]) for name in have[reused[0]]})
+                    results.append((L_, W_, batch))
+                missing = [r for r in range(counts[L_]) if r not in have]
+                tasks += [(L_, W_, b) for b in _batches(missing, plan.batch_sizes[L_])]
 
-    if tasks:
-        results += _execute(spec, tasks, steps, fp, run_hash, directory, client, n_workers, omp_threads, progress)
+        if tasks:
+            results += _execute(plan, tasks, run_hash, client, progress)
+    finally:
+        if lock is not None:
+            lock.release()
+            if created and directory.is_dir() and not any(directory.glob(ckpt.PART_GLOB)):
+                (directory / ckpt.MANIFEST).unlink(missing_ok=True)  # nothing was saved: leave nothing behind
+                with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
+                    directory.rmdir()
 
     attrs = {
         "title": "Disordered XXZ chain with a T = infinity bath on site 1: quantum trajectories",
@@ -313,16 +481,39 @@ def run_grid(
         **provenance_attrs(call),
     }
     return build_dataset(
-        Ls=Ls, Ws=Ws, gamma=spec.gamma, steps=steps, tau=spec.tau, n_realizations=counts,
+        Ls=plan.Ls, Ws=plan.Ws, gamma=spec.gamma, steps=steps, tau=spec.tau, n_realizations=counts,
         batches=results, attrs=attrs,
     )
 
 
-def _execute(spec, tasks, steps, fp, run_hash, directory, client, n_workers, omp_threads, show):
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_grid`; the message says what was saved and how to resume.
+
+    Attributes
+    ----------
+    checkpoint : pathlib.Path or None
+        Where the finished batches are.
+    entropy : int
+        The run's seed entropy (pass it as ``seed`` to reproduce a seedless run).
+    """
+
+    def __init__(self, message: str, checkpoint: Path | None, entropy: int) -> None:
+        super().__init__(message)
+        self.checkpoint, self.entropy = checkpoint, entropy
+
+
+def _ignore_interrupts() -> None:
+    """Make a local worker process ignore SIGINT: a terminal's Ctrl-C reaches the whole process
+    group, and the client, not each worker, should stop the run (one message, no worker tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
     """Run the tasks where ``client`` says, saving each finished batch as soon as it arrives."""
+    spec, directory = plan.spec, plan.checkpoint
     delayed = [
         dask.delayed(run_batch, pure=True)(
-            spec, L, W, rs, dask_key_name=f"realizations-L{L}-W{int(round(W * 1e6))}-r{rs[0]}-{rs[-1]}-{run_hash}"
+            spec, L, W, rs, dask_key_name=f"realizations-L{L}-W{seeds.w_key(W)}-r{rs[0]}-{rs[-1]}-{run_hash}"
         )
         for L, W, rs in tasks
     ]
@@ -332,30 +523,41 @@ def _execute(spec, tasks, steps, fp, run_hash, directory, client, n_workers, omp
     def keep(task, batch):
         L, W, rs = task
         if directory is not None:
-            ckpt.write_part(directory, fp, L, W, steps, batch)
+            ckpt.write_part(directory, plan.fingerprint, L, W, plan.steps, batch)
         out.append((L, W, batch))
         bar.update(len(rs))
 
-    with connect(client, n_workers=n_workers, omp_threads=omp_threads, verbose=show) as dask_client:
-        try:
-            if dask_client is None:
-                for task, d in zip(tasks, delayed):
-                    keep(task, d.compute(scheduler="synchronous"))
-            else:
-                from distributed import as_completed
+    try:
+        with connect(client, n_workers=plan.n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+            try:
+                if dask_client is None:
+                    for task, d in zip(tasks, delayed):
+                        keep(task, d.compute(scheduler="synchronous"))
+                else:
+                    from distributed import as_completed
 
-                futures = dask_client.compute(delayed)
-                index = {f.key: k for k, f in enumerate(futures)}
-                for future, batch in as_completed(futures, with_results=True):
-                    keep(tasks[index[future.key]], batch)
-        except KeyboardInterrupt:
-            if directory is not None:
-                print(
-                    f"\ninterrupted: {bar.done}/{bar.total} batches saved in {directory}; "
-                    "run the same call again to resume",
-                    file=sys.stderr,
-                )
-            else:
-                print("\ninterrupted: no checkpoint directory was given, results are lost", file=sys.stderr)
-            raise
+                    if client is None:  # our own local cluster: Ctrl-C is for this process to handle
+                        dask_client.run(_ignore_interrupts)
+                    futures = dask_client.compute(delayed)
+                    index = {f.key: k for k, f in enumerate(futures)}
+                    for future, batch in as_completed(futures, with_results=True):
+                        keep(tasks[index[future.key]], batch)
+            except KeyboardInterrupt:
+                # closing a cluster with tasks in flight logs warnings that tell the user nothing
+                logging.disable(logging.WARNING)
+                if client is None and dask_client is not None:
+                    with contextlib.suppress(Exception):  # a dying worker must not hide the interrupt
+                        dask_client.run(logging.disable, logging.WARNING)
+                raise
+    except KeyboardInterrupt:
+        if directory is not None:
+            message = (f"interrupted: {bar.done}/{bar.total} batches saved in {directory}; "
+                       "run the same call again to resume")
+            if plan.entropy_source == "fresh":
+                message += f" (the fresh seed entropy {spec.entropy} is recorded there)"
+        else:
+            message = "interrupted: no checkpoint directory was given, results are lost"
+        raise RunInterrupted(message, directory, spec.entropy) from None
+    finally:
+        logging.disable(logging.NOTSET)
     return out

@@ -150,6 +150,12 @@ def manybody_lindblad(
     return populations @ sz.T
 
 
+#: The most generator applications one continuous solve may take (~hours at L = 10); beyond it
+#: the solver refuses instead of running for days (e.g. t = 1e300, or an enormous W or J).
+MAX_GENERATOR_APPLICATIONS = 1e8
+#: The most steps a stepper mean may take.
+MAX_STEPPER_STEPS = 10**8
+
 #: Largest ||L h||_2 per Taylor sub-step: intermediate sums stay below e^6 ~ 400 times the result,
 #: so rounding stays ~1e-13, and ~40 terms reach the 1e-17 truncation bound.
 _TAYLOR_THETA = 6.0
@@ -206,6 +212,14 @@ def _dephasing_evolution(
     # Centred dissipator: -kappa M = -kappa/2 + kappa (1/2 - M); the scalar part is applied exactly.
     centred = np.where(_bath_mask(np.asarray(bath_up)), 0.5 * kappa, -0.5 * kappa)
     bound = _spectral_width(H) + 0.5 * abs(kappa)
+    with np.errstate(over="ignore"):
+        applications = 7.0 * bound * float(times[-1])  # ~7 per unit of bound * t (see above)
+    if not applications <= MAX_GENERATOR_APPLICATIONS:
+        raise ValueError(
+            f"the Lindblad solver would need ~{applications:.3g} generator applications to reach t={times[-1]:g} "
+            f"(spectral width + kappa/2 = {bound:.3g}; limit {MAX_GENERATOR_APPLICATIONS:.0e}): reduce the "
+            "largest time, W, J or gamma"
+        )
 
     def generator(r: np.ndarray) -> np.ndarray:
         X = (H @ r.view(np.float64)).view(np.complex128)  # H r, real sparse times (n, 2n) real
@@ -450,6 +464,9 @@ def stepper_mean(
     fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
     steps = validate_steps(sample_steps)
     tau = validate_scalar("tau", tau, positive=True)
+    if steps[-1] > MAX_STEPPER_STEPS:
+        raise ValueError(f"the stepper mean would take {steps[-1]:.3g} steps (limit {MAX_STEPPER_STEPS:.0e}); "
+                         "reduce the largest sample step")
     L = fields.size
     if delta == 0.0:
         return correlation_stepper_mean(

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SEED_SCHEME", "resolve_entropy", "fields_rng", "noise_rng", "draw_fields", "draw_etas"]
+from . import validation
+
+__all__ = ["SEED_SCHEME", "resolve_entropy", "w_key", "fields_rng", "noise_rng", "draw_fields", "draw_etas"]
 
 SEED_SCHEME = (
     "numpy SeedSequence(entropy, spawn_key=(stream, L, round(W*1e6), realization)); "
@@ -28,13 +30,19 @@ def resolve_entropy(seed: int | None) -> int:
     """The root entropy of a run: ``seed`` itself, or fresh entropy when ``seed`` is None."""
     if seed is None:
         return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None; got seed={seed!r}")
-    return int(seed)
+    return validation.integer("seed", seed, minimum=0)
+
+
+def w_key(W: float) -> int:
+    """The integer that stands for W in seed keys, task keys and part names: ``round(W * 1e6)``.
+
+    Two W values closer than ~5e-7 share it; :func:`ensemble.grid.validate_grid` refuses such grids.
+    """
+    return int(round(float(W) * 1_000_000))
 
 
 def _key(stream: int, L: int, W: float, r: int) -> tuple[int, int, int, int]:
-    return (stream, int(L), int(round(float(W) * 1_000_000)), int(r))
+    return (stream, int(L), w_key(W), int(r))
 
 
 def fields_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:

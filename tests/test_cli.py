@@ -1,11 +1,15 @@
 """The mbl-avalanche command line, end to end and on bad input."""
 
+import json
+import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import dask
 import pytest
 import xarray as xr
 
@@ -69,23 +73,36 @@ class TestEndToEnd:
         again = _cli("run", config, "-o", out)
         assert again.returncode == 2 and "exists" in again.stderr and "--overwrite" in again.stderr
 
-    def test_ctrl_c_leaves_a_resumable_checkpoint(self, config, tmp_path):
+    def test_ctrl_c_prints_one_hint_and_the_hint_resumes_a_seedless_run(self, config, tmp_path):
+        config.write_text(TINY.replace("seed = 3\n", ""))
         out = tmp_path / "slow.nc"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ensemble", "run", str(config), "-o", str(out), "--set", "grid.t_final=500.0",
-             "--set", "grid.L=[10]", "--set", "grid.n_realizations=40", "--set", "run.batch_size=1"],
-            stderr=subprocess.PIPE, text=True,
-        )
+        args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
+                "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
+        # a terminal's Ctrl-C reaches the whole process group, workers included
+        proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         ckpt = tmp_path / "slow.nc.checkpoint"
         deadline = time.monotonic() + 120
         while len(list(ckpt.glob("part-*.nc"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
-        assert "resume with: mbl-avalanche run" in err and "--checkpoint" in err
+        assert err.count("resume with: ") == 1 and "interrupted: " not in err, err
+        assert "WARNING" not in err and "Traceback" not in err, err
+        hint = next(line for line in err.splitlines() if "resume with: " in line)
+        entropy = json.loads((ckpt / "run.json").read_text())["seed_entropy"]
+        assert f"fresh seed entropy {entropy}" in hint
         assert not out.exists()
-        assert 2 <= len(list(ckpt.glob("part-*.nc"))) < 80
+        assert 2 <= len(list(ckpt.glob("part-*.nc"))) < 24
+
+        command = shlex.split(hint.split("resume with: ", 1)[1])
+        assert command[0] == "mbl-avalanche" and command[1:] == args
+        again = _cli(*command[1:], "--quiet")
+        assert again.returncode == 0, again.stderr
+        assert not ckpt.exists(), "a resumed run that succeeded left its checkpoint"
+        ds = xr.load_dataset(out)
+        assert ds.attrs["seed_entropy"] == entropy and not ds.sz.isel(site=slice(0, 10)).isnull().any()
 
 
 class TestInProcess:
@@ -141,3 +158,186 @@ class TestInProcess:
         assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--scheduler", f"tcp://127.0.0.1:{port}",
                      "--quiet"]) == 2
         assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+@pytest.fixture(autouse=True)
+def in_process():
+    """Run in-process (``client=None`` follows Dask's ``scheduler`` setting, see ensemble.cluster)."""
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _one_line_error(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert err.startswith("mbl-avalanche: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+class TestDryRunParity:
+    """--dry-run refuses exactly what the run refuses, before anything is computed."""
+
+    @pytest.mark.parametrize(
+        "overrides, message",
+        [
+            (["run.engine=\"gaussian\""], "engine='gaussian' needs delta == 0"),
+            (["run.unraveling=\"jumps\""], "unraveling must be one of"),
+            (["run.noise=\"averaged\""], "noise='averaged' needs delta == 0"),
+            (["run.entanglement=true"], "entanglement=True needs the free-fermion engine"),
+            (["model.gamma=-1"], "gamma must be > 0"),
+            (["model.tau=-0.05"], "tau must be > 0"),
+            (["grid.L=[30]"], "one realization at L=30"),
+            (["grid.L=[40]"], "one realization at L=40"),
+            (["grid.times=[]"], "times must not be empty"),
+            (["grid.W=[1e8]"], "Chebyshev order per step"),
+            (["grid.W=[1e12]"], "Chebyshev order per step"),
+            (["model.tau=1e15", "grid.t_final=1e15"], "Chebyshev order per step"),
+            (["grid.W=[2.0, 2.0000001]"], "share the seed key"),
+            (["grid.L=[4.5]"], "L must be an integer; got 4.5"),
+            (["grid.W=[true]"], "W must be a real number; got True"),
+            (["grid.W=\"2.0\""], "wrong type"),
+            (["run.workers=-3"], "run.workers must be >= 0"),
+            (["run.max_memory=-1"], "run.max_memory must be >= 0"),
+        ],
+    )
+    @pytest.mark.parametrize("dry", [True, False], ids=["dry-run", "run"])
+    def test_refused_by_both(self, config, tmp_path, capsys, overrides, message, dry):
+        out = tmp_path / "o.nc"
+        sets = [x for o in overrides for x in ("--set", o)]
+        assert main(["run", str(config), "-o", str(out), "--quiet", *sets,
+                     *(["--dry-run"] if dry else [])]) == 2
+        _one_line_error(capsys, message)
+        assert not out.exists() and not (tmp_path / "o.nc.checkpoint").exists()
+
+    def test_existing_output_is_refused_by_the_dry_run(self, config, tmp_path, capsys):
+        out = tmp_path / "o.nc"
+        out.write_text("x")
+        assert main(["run", str(config), "-o", str(out), "--dry-run"]) == 2
+        _one_line_error(capsys, "exists", "--overwrite")
+
+    def test_dry_run_prints_the_verdict_and_the_number_of_samples(self, config, capsys):
+        assert main(["run", str(config), "-o", "unused.nc", "--dry-run", "--set", "grid.t_final=200.0",
+                     "--set", "grid.n_times=40", "--set", "grid.L=[8]"]) == 0
+        out = capsys.readouterr().out
+        assert "37 sample times" in out and "H0 applications" in out and "checks: passed" in out
+
+
+class TestOutputPath:
+    def test_directory(self, config, tmp_path, capsys):
+        assert main(["run", str(config), "-o", str(tmp_path), "--overwrite"]) == 2
+        _one_line_error(capsys, f"output {tmp_path} is a directory")
+
+    def test_missing_directory(self, config, tmp_path, capsys):
+        assert main(["run", str(config), "-o", str(tmp_path / "nope" / "o.nc")]) == 2
+        _one_line_error(capsys, "output directory", "does not exist")
+
+    def test_unwritable_directory(self, config, tmp_path, capsys, monkeypatch):
+        import tempfile
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--dry-run"]) == 2
+        _one_line_error(capsys, f"cannot write to the output directory {tmp_path}: Permission denied")
+
+    def test_disk_full_while_writing(self, config, tmp_path, capsys, monkeypatch):
+        import errno
+
+        import xarray
+
+        write = xarray.Dataset.to_netcdf
+
+        def full(self, path, *args, **kwargs):
+            if "part-" in str(path):
+                return write(self, path, *args, **kwargs)
+            with open(path, "wb") as fh:
+                fh.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(xarray.Dataset, "to_netcdf", full)
+        out = tmp_path / "o.nc"
+        assert main(["run", str(config), "-o", str(out), "--quiet"]) == 2
+        err = _one_line_error(capsys, f"could not write {out}", "No space left on device", "MiB free on",
+                              "finished batches are kept in", "rerun the same command")
+        assert "o.nc.checkpoint" in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["o.nc.checkpoint", "tiny.toml"]  # no partial file
+
+    def test_disk_full_while_writing_a_checkpoint_part(self, config, tmp_path, capsys, monkeypatch):
+        import xarray
+
+        def hdf(self, path, *args, **kwargs):
+            raise RuntimeError("NetCDF: HDF error")
+
+        monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
+        err = _one_line_error(capsys, "OSError during the run: cannot write the checkpoint part", "NetCDF: HDF error",
+                              "MiB free on")
+        assert not list(tmp_path.rglob("*.tmp"))
+
+    def test_hdf_error_while_writing(self, config, tmp_path, capsys, monkeypatch):
+        import xarray
+
+        write = xarray.Dataset.to_netcdf
+
+        def hdf(self, path, *args, **kwargs):
+            if "part-" in str(path):
+                return write(self, path, *args, **kwargs)
+            raise RuntimeError("NetCDF: HDF error")
+
+        monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
+        assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
+        _one_line_error(capsys, "could not write", "NetCDF: HDF error")
+
+
+class TestFailuresDuringTheRun:
+    @pytest.mark.parametrize("error", [FloatingPointError("the state norm drifted"), MemoryError()])
+    def test_one_line_naming_the_error_and_the_checkpoint(self, config, tmp_path, capsys, monkeypatch, error):
+        from ensemble import realization
+
+        real = realization.run_realization
+        calls = []
+
+        def flaky(spec, L, W, r):
+            calls.append(r)
+            if len(calls) > 2:
+                raise error
+            return real(spec, L, W, r)
+
+        monkeypatch.setattr(realization, "run_realization", flaky)
+        out = tmp_path / "o.nc"
+        assert main(["run", str(config), "-o", str(out), "--quiet",
+                     "--set", "run.batch_size=1"]) == 2
+        _one_line_error(capsys, f"{type(error).__name__} during the run", "2 finished batches are kept in")
+        assert not out.exists()
+
+    def test_garbage_config_names_the_file(self, tmp_path, capsys):
+        path = tmp_path / "garbage.toml"
+        path.write_bytes(bytes(range(128, 256)))
+        assert main(["run", str(path), "-o", str(tmp_path / "o.nc")]) == 2
+        _one_line_error(capsys, f"config file {path} is not UTF-8 text")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB tmpfs (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # the failed HDF file may still be open
+
+
+def test_a_real_full_disk_is_one_line_with_the_free_space(config, tmp_path, small_disk, capsys):
+    out = small_disk / "o.nc"
+    ckpt = tmp_path / "ckpt"
+    assert main(["run", str(config), "-o", str(out), "--checkpoint", str(ckpt), "--quiet", "--set", "grid.L=[2]",
+                 "--set", "grid.W=[1.0]", "--set", "grid.n_realizations=400", "--set", "grid.n_times=60",
+                 "--set", "model.delta=0.0"]) == 2
+    _one_line_error(capsys, f"could not write {out}", "MiB free on", f"finished batches are kept in {ckpt}")
+    assert list(small_disk.iterdir()) == []  # no partial output
