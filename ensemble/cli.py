@@ -155,13 +155,18 @@ def _prepare(args):
     Returns (cfg, kwargs, plan, cluster, out, ckpt).
     """
     from . import config, jobqueue
+    from .cluster import SYNCHRONOUS
     from .grid import plan_grid
 
     cfg = _resolved_config(args)
     kwargs = config.to_run_grid_kwargs(cfg)
-    cluster = jobqueue.from_config(cfg)
+    in_process = cfg["run"]["scheduler"] in SYNCHRONOUS  # "synchronous": in this process, for debugging
+    cluster = None if in_process else jobqueue.from_config(cfg)
     out = Path(args.output)
     _check_output(out, args.overwrite)
+    if in_process:
+        kwargs["client"] = "synchronous"
+        kwargs.pop("n_workers", None)
     if cluster is not None:
         kwargs["client"] = cluster
         if cluster.kind != "local":

@@ -106,6 +106,18 @@ class TestEndToEnd:
 
 
 class TestInProcess:
+    def test_scheduler_synchronous_runs_in_process_with_the_api_numbers(self, config, tmp_path):
+        import ensemble
+
+        out = tmp_path / "sync.nc"
+        assert main(["run", str(config), "-o", str(out), "--scheduler", "synchronous", "--quiet",
+                     "--set", "grid.L=[4]", "--set", "grid.n_realizations=2"]) == 0
+        with xr.open_dataset(out) as ds:
+            got = ds.sz.values
+        ref = ensemble.run_grid(L=[4], W=[1.0, 8.0], delta=1.0, gamma=1.0, t_final=20.0, n_times=12, n_realizations=2,
+                                seed=3, client="synchronous", progress=False)
+        assert (got == ref.sz.values).all()
+
     def test_dry_run_prints_config_and_plan(self, config, capsys):
         assert main(["run", str(config), "-o", "unused.nc", "--dry-run", "--set", "grid.W=[2.0]"]) == 0
         out = capsys.readouterr().out
