@@ -71,3 +71,15 @@ class TestReduced:
         np.testing.assert_array_equal(red.imbalance.values, analysis.imbalance(whole).values)
         np.testing.assert_array_equal(red.field.values, whole.field.values)
         assert "reduced" in red.attrs
+
+
+class TestComparison:
+    def test_shipped_comparison_is_what_the_analysis_computes_from_the_shipped_data(self):
+        spec = importlib.util.spec_from_file_location("compare", ROOT / "examples/paper/compare.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        text, figures = module.compare(n_resamples=1000, seed=0)
+        assert (ROOT / "docs/results/paper_comparison.md").read_text(encoding="utf-8") == text
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        assert module.readme_with(readme, text) == readme
+        assert "W*(16)" in text and figures
