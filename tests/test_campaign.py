@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import analysis
 import ensemble

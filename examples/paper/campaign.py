@@ -19,6 +19,7 @@ import argparse
 import csv
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -152,8 +153,6 @@ def run_next(campaign: dict, workers: int, only: str | None) -> int:
         _append_log(campaign, sub["name"], started, time.monotonic() - t0, workers, "finished" if rc == 0 else f"rc {rc}")
         if rc != 0:
             return rc
-        import shutil
-
         shutil.rmtree(ckpt, ignore_errors=True)
     reduce(campaign, sub["name"])
     return 0
