@@ -82,3 +82,31 @@ class TestComparison:
         readme = (ROOT / "README.md").read_text(encoding="utf-8")
         assert module.readme_with(readme, text) == readme
         assert "W*(16)" in text and figures
+
+
+class TestDriver:
+    def test_next_runs_reduces_ships_and_logs_then_reports_all_shipped(self, campaign_module, tmp_path, capsys):
+        config = tmp_path / "tiny.toml"
+        config.write_text('[model]\ndelta = 1.0\n\n[grid]\nL = [4]\nW = [2.0]\nn_realizations = 2\n'
+                          't_final = 5.0\nn_times = 4\n\n[run]\nseed = 9\nworkers = 1\nunraveling = "jump"\n'
+                          'engine = "manybody"\n')
+        spec = tmp_path / "campaign.toml"
+        spec.write_text(f'[campaign]\nresults = "{tmp_path / "results"}"\nshipped = "{tmp_path / "shipped"}"\n\n'
+                        f'[kinds.threshold]\nconfig = "{config}"\nreduce = "imbalance"\n\n'
+                        '[[subrun]]\nname = "tiny_W2"\nkind = "threshold"\nset = ["grid.W=[2.0]"]\n\n'
+                        '[[subrun]]\nname = "tiny_W6"\nkind = "threshold"\nset = ["grid.W=[6.0]"]\n')
+        campaign = campaign_module.load(spec)
+        assert campaign_module.run_next(campaign, workers=1, only=None) == 0
+        assert campaign_module.run_next(campaign, workers=1, only=None) == 0
+        shipped = [tmp_path / "shipped" / f"tiny_W{w}.nc" for w in (2, 6)]
+        assert all(p.is_file() for p in shipped)
+        assert not (tmp_path / "results" / "tiny_W2.checkpoint").exists()
+        combined = ensemble.combine(shipped)
+        whole = ensemble.run_grid(L=[4], W=[2.0, 6.0], delta=1.0, t_final=5.0, n_times=4, n_realizations=2, seed=9,
+                                  unraveling="jump", engine="manybody", client="synchronous", progress=False)
+        np.testing.assert_array_equal(combined.imbalance.values, analysis.imbalance(whole).values)
+        log = (tmp_path / "shipped" / "campaign_log.csv").read_text().splitlines()
+        assert log[0] == ",".join(campaign_module.LOG_FIELDS) and [r.split(",")[0] for r in log[1:]] == ["tiny_W2", "tiny_W6"]
+        capsys.readouterr()
+        assert campaign_module.run_next(campaign, workers=1, only=None) == 0
+        assert "every sub-run is shipped" in capsys.readouterr().err

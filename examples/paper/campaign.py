@@ -125,7 +125,8 @@ def reduce(campaign: dict, name: str) -> Path:
     tmp = shipped.with_name(shipped.name + ".tmp")
     out.to_netcdf(tmp)
     os.replace(tmp, shipped)
-    print(f"wrote {shipped.relative_to(ROOT)} ({shipped.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
+    shown = shipped.relative_to(ROOT) if shipped.is_relative_to(ROOT) else shipped
+    print(f"wrote {shown} ({shipped.stat().st_size / 2**20:.1f} MiB)", file=sys.stderr)
     return shipped
 
 
