@@ -160,7 +160,8 @@ def _num(x: float, fmt: str = ".3g") -> str:
     return format(x, fmt)
 
 
-def _ci(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
+def format_interval(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
+    """``"est [lo, hi]"`` with ``fmt``; NaN as "NaN", infinities as "∞" / "-∞" (open bounds)."""
     return f"{_num(est, fmt)} [{_num(lo, fmt)}, {_num(hi, fmt)}]"
 
 
@@ -173,14 +174,14 @@ def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
             if getattr(r, f"t_tilde_{d}_censored"):
                 cell = f"censored (> t_final), interval [{_num(getattr(r, 't_tilde_' + d + '_lo'))}, ∞]"
             else:
-                cell = _ci(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"), getattr(r, f"t_tilde_{d}_hi"))
+                cell = format_interval(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"), getattr(r, f"t_tilde_{d}_hi"))
             row[f"t~ {d} [1/J] ({conf})"] = cell
         if "inv_A" in grid.columns:
             row["fit window [1/J]"] = f"[{_num(r.t_min, 'g')}, {_num(r.t_max, 'g')}]"
-            row[f"1/A [1/site] ({conf})"] = _ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)
+            row[f"1/A [1/site] ({conf})"] = format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi)
             row["1/A > 2 ln 4"] = r.front_verdict
             row["P"] = f"{r.front_P:.2f}"
-            row["log10 t* [log10(1/J)]"] = _ci(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)
+            row["log10 t* [log10(1/J)]"] = format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -193,7 +194,7 @@ def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
     for r in summary.itertuples():
         at = f"W = {r.W:g}" if np.isfinite(r.W) else (f"L = {int(r.L)}" if np.isfinite(r.L) else "all")
         unit = f" [{r.unit}]" if r.unit else ""
-        value = "" if r.quantity == "W > W~" else _ci(r.estimate, r.lo, r.hi)
+        value = "" if r.quantity == "W > W~" else format_interval(r.estimate, r.lo, r.hi)
         rows.append({"quantity": names.get(r.quantity, r.quantity) + unit, "at": at,
                      f"estimate [{conf} interval]": value, "s.e.": "" if r.quantity == "W > W~" else _num(r.se, ".2g"),
                      "claim": r.claim, "verdict": r.verdict, "P": "" if not r.claim else f"{r.P:.2f}"})

@@ -25,6 +25,7 @@ import xarray as xr
 import analysis
 import ensemble
 from analysis import plots
+from analysis.report import format_interval
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -77,12 +78,6 @@ def shipped(kind: str) -> tuple[xr.Dataset | None, list[str], list[str]]:
     return combined, [s["name"] for s, _ in used], [s["name"] for s, _ in missing] + [f"{n} (size incomplete)" for n in left]
 
 
-def _ci(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
-    def f(x: float) -> str:
-        return "∞" if np.isposinf(x) else ("-∞" if np.isneginf(x) else ("NaN" if np.isnan(x) else format(x, fmt)))
-    return f"{f(est)} [{f(lo)}, {f(hi)}]"
-
-
 def _row(s, quantity: str, **sel) -> object:
     rows = s[s.quantity == quantity]
     for key, value in sel.items():
@@ -119,7 +114,7 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
                   f"h = A ln t + B on t in [{WINDOW[0]:g}, {WINDOW[1]:g}])\n")
         md.append("| W | 1/A [1/site] (95 %) | 1/A > 2 ln 4 | P |\n| --- | --- | --- | --- |")
         for r in g.itertuples():
-            md.append(f"| {r.W:g} | {_ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | {r.front_verdict} | {r.front_P:.2f} |")
+            md.append(f"| {r.W:g} | {format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | {r.front_verdict} | {r.front_P:.2f} |")
         w_star[16] = (_row(rep16.summary, "W_star", L=16), int(g.n_realizations.iloc[0]))
         samples = bs16["W_star_samples"].sel(L=16).values
         p7 = float(np.mean(samples > PAPER_W_STAR))
@@ -128,10 +123,10 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
         if np.isneginf(ws.estimate):
             lowest = g.iloc[0]
             ours = (f"W*(16) < {lowest.W:g}, the smallest W shipped: there 1/A = "
-                    f"{_ci(lowest.inv_A, lowest.inv_A_lo, lowest.inv_A_hi)} > 2 ln 4 ({lowest.front_verdict}, "
+                    f"{format_interval(lowest.inv_A, lowest.inv_A_lo, lowest.inv_A_hi)} > 2 ln 4 ({lowest.front_verdict}, "
                     f"P = {lowest.front_P:.2f}); P(W* > 7) = {p7:.2f}")
         else:
-            ours = f"W*(16) = {_ci(ws.estimate, ws.lo, ws.hi, '.2f')}, P(W* > 7) = {p7:.2f}"
+            ours = f"W*(16) = {format_interval(ws.estimate, ws.lo, ws.hi, '.2f')}, P(W* > 7) = {p7:.2f}"
         agree = "consistent" if (ws.lo <= PAPER_W_STAR <= ws.hi or ws.lo > PAPER_W_STAR) else "differs"
         claims.append(f"| W* where 1/A = 2 ln 4, robust for W > W* (Fig. 4b inset) | W* ≳ 7 at L = 16 | "
                       f"{ours} (W = {shown} shipped) | {agree} |")
@@ -142,7 +137,7 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
         for win in SENSITIVITY:
             b = analysis.bootstrap(front, window=win, **kw)
             md.append(f"| [{win[0]:g}, {win[1]:g}] | " + " | ".join(
-                _ci(float(b.inv_A.sel(L=16, W=w)), float(b.inv_A_lo.sel(L=16, W=w)), float(b.inv_A_hi.sel(L=16, W=w)))
+                format_interval(float(b.inv_A.sel(L=16, W=w)), float(b.inv_A_lo.sel(L=16, W=w)), float(b.inv_A_hi.sel(L=16, W=w)))
                 for w in g.W) + " |")
         inv = ", ".join(f"{r.inv_A:.2f} (W = {r.W:g})" for r in g.itertuples())
         claims.append(f"| 1/A grows with W, slightly faster than linear (Fig. 4b inset) | qualitative | "
@@ -156,7 +151,7 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
     md.append("| L | realizations | W* (95 %) |\n| --- | --- | --- |")
     for L in sorted(w_star):
         r, n = w_star[L]
-        text = "below the W range shipped" if np.isneginf(r.estimate) else _ci(r.estimate, r.lo, r.hi, ".2f")
+        text = "below the W range shipped" if np.isneginf(r.estimate) else format_interval(r.estimate, r.lo, r.hi, ".2f")
         md.append(f"| {L} | {n} | {text} |")
     md.append("")
 
@@ -173,26 +168,26 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
             for W in Ws:
                 r = g[(g.L == L) & (g.W == W)].iloc[0]
                 cells.append("censored" if r["t_tilde_paper_censored"] else
-                             _ci(r["t_tilde_paper"], r["t_tilde_paper_lo"], r["t_tilde_paper_hi"]))
+                             format_interval(r["t_tilde_paper"], r["t_tilde_paper_lo"], r["t_tilde_paper_hi"]))
             md.append(f"| {L} | {int(g[g.L == L].n_realizations.iloc[0])} | " + " | ".join(cells) + " |")
         md.append("\n| W | kappa = d ln t~/dL [1/site] (95 %) | kappa > ln 4 | P |\n| --- | --- | --- | --- |")
         for W in Ws:
             k = _row(s, "kappa", W=W)
-            md.append(f"| {W:g} | {_ci(k.estimate, k.lo, k.hi)} | {k.verdict} | {k.P:.2f} |")
+            md.append(f"| {W:g} | {format_interval(k.estimate, k.lo, k.hi)} | {k.verdict} | {k.P:.2f} |")
         a, wt = _row(s, "alpha"), _row(s, "W_tilde")
-        md.append(f"\nJoint fit ln t~ = c + alpha L W: alpha = {_ci(a.estimate, a.lo, a.hi, '.4f')} per site per J, "
-                  f"W~ = 2 ln 2 / alpha = {_ci(wt.estimate, wt.lo, wt.hi, '.1f')} J.\n")
+        md.append(f"\nJoint fit ln t~ = c + alpha L W: alpha = {format_interval(a.estimate, a.lo, a.hi, '.4f')} per site per J, "
+                  f"W~ = 2 ln 2 / alpha = {format_interval(wt.estimate, wt.lo, wt.hi, '.1f')} J.\n")
         bs = rep.bootstrap
         alpha_pos = float(np.mean(bs["alpha_samples"].values > 0))
         claims.append(f"| t~ grows exponentially with W (Fig. 3a) | fits of ln t~ linear in W | alpha = "
-                      f"{_ci(a.estimate, a.lo, a.hi, '.4f')} > 0 with P = {alpha_pos:.2f} | "
+                      f"{format_interval(a.estimate, a.lo, a.hi, '.4f')} > 0 with P = {alpha_pos:.2f} | "
                       f"{'consistent' if a.lo > 0 else 'undetermined'} |")
-        kappas = ", ".join(f"W = {W:g}: {_ci(_row(s, 'kappa', W=W).estimate, _row(s, 'kappa', W=W).lo, _row(s, 'kappa', W=W).hi, '.2f')}"
+        kappas = ", ".join(f"W = {W:g}: {format_interval(_row(s, 'kappa', W=W).estimate, _row(s, 'kappa', W=W).lo, _row(s, 'kappa', W=W).hi, '.2f')}"
                            for W in Ws)
         claims.append(f"| t~ grows exponentially with L (Fig. 3b) | t~ ~ exp(alpha L W), L = 8..16 | kappa(W): {kappas} "
                       f"(L = {thr.L.values.min()}..{thr.L.values.max()}) | see kappa table; vs ln 4 = {LN4:.2f} |")
         claims.append(f"| MBL robust for W > W~ = 2 ln 2 / alpha (Eq. 10) | no number given | W~ = "
-                      f"{_ci(wt.estimate, wt.lo, wt.hi, '.1f')}, beyond the W range studied | W > W~ is 'no' for "
+                      f"{format_interval(wt.estimate, wt.lo, wt.hi, '.1f')}, beyond the W range studied | W > W~ is 'no' for "
                       "every W here |")
         ri = analysis.relative_imbalance(thr)
         figures["paper_fig3_threshold"] = plots.fig3_threshold(analysis.threshold_time(ri), bs=bs)

@@ -44,6 +44,7 @@ from scipy import stats  # noqa: E402
 
 import analysis  # noqa: E402
 from analysis import plots  # noqa: E402
+from analysis.report import format_interval  # noqa: E402
 
 #: The fit windows of h = A ln t + B stated in the README (units of 1/J).
 WINDOWS = {"anderson": (20.0, 1000.0), "mbl_front": (20.0, 1000.0), "mbl_threshold": (20.0, 1000.0)}
@@ -126,20 +127,14 @@ def _invA_vs_W(tables: dict[str, pd.DataFrame], title: str) -> Figure:
     return fig
 
 
-def _ci(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
-    def f(x: float) -> str:
-        return "∞" if np.isposinf(x) else ("-∞" if np.isneginf(x) else ("NaN" if np.isnan(x) else format(x, fmt)))
-    return f"{f(est)} [{f(lo)}, {f(hi)}]"
-
-
 def _front_md(grid: pd.DataFrame, summary: pd.DataFrame, L: int) -> list[str]:
     md = ["| W | realizations | 1/A [1/site] (95 % interval) | 1/A > 2 ln 4 | P(1/A > 2 ln 4) | log10 t* [log10(1/J)] |",
           "| --- | --- | --- | --- | --- | --- |"]
     for r in grid[grid.L == L].itertuples():
-        md.append(f"| {r.W:g} | {r.n_realizations} | {_ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | {r.front_verdict} | "
-                  f"{r.front_P:.2f} | {_ci(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)} |")
+        md.append(f"| {r.W:g} | {r.n_realizations} | {format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | {r.front_verdict} | "
+                  f"{r.front_P:.2f} | {format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)} |")
     ws = summary[(summary.quantity == "W_star") & (summary.L == L)].iloc[0]
-    md.append(f"\nW*(L = {L}), where 1/A crosses 2 ln 4 (linear in W): **{_ci(ws.estimate, ws.lo, ws.hi, '.2f')}** "
+    md.append(f"\nW*(L = {L}), where 1/A crosses 2 ln 4 (linear in W): **{format_interval(ws.estimate, ws.lo, ws.hi, '.2f')}** "
               "(95 % interval).\n")
     return md
 
@@ -229,7 +224,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
                   "these are not resampled and P is not available.\n")
     md.append("| L | W | realizations | 1/A [1/site] (95 % interval) | 1/A > 2 ln 4 |\n| --- | --- | --- | --- | --- |")
     for r in fits.itertuples():
-        md.append(f"| {r.L} | {r.W:g} | {r.n_realizations} | {_ci(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | "
+        md.append(f"| {r.L} | {r.W:g} | {r.n_realizations} | {format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi)} | "
                   f"{r.front_verdict} |")
     md.append("")
 
@@ -279,7 +274,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
             cell = []
             for d in ("paper", "crossing"):
                 cell.append("censored" if r[f"t_tilde_{d}_censored"] else
-                            _ci(r[f"t_tilde_{d}"], r[f"t_tilde_{d}_lo"], r[f"t_tilde_{d}_hi"]))
+                            format_interval(r[f"t_tilde_{d}"], r[f"t_tilde_{d}_lo"], r[f"t_tilde_{d}_hi"]))
             cells.append(" / ".join(cell))
         md.append(f"| {L} | {int(g[g.L == L].n_realizations.iloc[0])} | " + " | ".join(cells) + " |")
     s = rep.summary
@@ -288,7 +283,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
     for W in Ws:
         k = s[(s.quantity == "kappa") & (s.W == W)].iloc[0]
         w = s[(s.quantity == "W > W~") & (s.W == W)].iloc[0]
-        md.append(f"| {W:g} | {_ci(k.estimate, k.lo, k.hi)} | {k.verdict} | {k.P:.2f} | {w.verdict} | {w.P:.2f} |")
+        md.append(f"| {W:g} | {format_interval(k.estimate, k.lo, k.hi)} | {k.verdict} | {k.P:.2f} | {w.verdict} | {w.P:.2f} |")
     a = s[s.quantity == "alpha"].iloc[0]
     wt = s[s.quantity == "W_tilde"].iloc[0]
     md.append(f"\nJoint fit ln t~ = c + alpha L W ({int(a.n_points)} points, {int(a.n_censored)} censored): "
