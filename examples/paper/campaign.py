@@ -51,21 +51,21 @@ def _paths(campaign: dict, name: str) -> tuple[Path, Path, Path]:
 
 
 def _estimate(campaign: dict, sub: dict) -> tuple[float, str]:
-    """Estimated core-hours (the package's cost model, as in ``--dry-run``) and a grid summary."""
-    from ensemble import config, cost, grid
+    """Estimated core-hours (the plan ``--dry-run`` prints, from the package's cost model) and a grid summary."""
+    import inspect
+
+    from ensemble import config
+    from ensemble.grid import plan_grid
 
     raw = config.load_config(ROOT / campaign["kinds"][sub["kind"]]["config"])
     for assignment in sub["set"]:
         config.apply_override(raw, assignment)
     kw = config.to_run_grid_kwargs(config.resolve(raw))
-    Ls, Ws, counts = grid.validate_grid(kw["L"], kw["W"], kw["n_realizations"])
-    steps = grid.resolve_steps(kw.get("t_final"), kw["tau"], kw.get("n_times"), kw.get("times"))
-    seconds = sum(
-        counts[L] * len(Ws) * cost.seconds_per_realization(L, kw["delta"], int(steps[-1]), kw["engine"],
-                                                           kw["unraveling"], kw["noise"])
-        for L in Ls
-    )
-    summary = f"L={Ls} W={Ws} n={[counts[L] for L in Ls]} t<={steps[-1] * kw['tau']:g}"
+    planned = inspect.signature(plan_grid).parameters
+    plan = plan_grid(**{k: v for k, v in kw.items() if k in planned})
+    seconds = sum(plan.verdicts[L].seconds * plan.counts[L] * len(plan.Ws) for L in plan.Ls)
+    summary = (f"L={plan.Ls} W={plan.Ws} n={[plan.counts[L] for L in plan.Ls]} "
+               f"t<={plan.steps[-1] * kw['tau']:g}")
     return seconds / 3600, summary
 
 
