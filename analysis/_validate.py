@@ -10,10 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 import xarray as xr
 
-#: dims of ``sz`` in the Dataset schema (README, "Data").
-SZ_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time", "site")
-#: dims of ``imbalance`` in a reduced Dataset (:mod:`analysis.reduced`), which has no ``sz``.
-I_DIMS: tuple[str, ...] = ("L", "W", "gamma", "realization", "time")
+from .schema import I_DIMS, SZ_DIMS
 
 
 def is_reduced(ds: xr.Dataset) -> bool:

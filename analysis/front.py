@@ -3,9 +3,10 @@
 .. math::
 
    \\delta S_j(t) = |S^z_j(t)|_{\\gamma=0} - S^z_j(t)|_{\\gamma}|, \\qquad
-   h(t) = \\frac{\\sum_{j=1}^{L} (j-1)\\, \\delta S_j(t)}{\\sum_{j=1}^{L} \\delta S_j(t)}
+   h(t) = \\frac{\\sum_{j=1}^{L} |j - b|\\, \\delta S_j(t)}{\\sum_{j=1}^{L} \\delta S_j(t)}
 
-Site 1 is the bath site, so h = 0 when only the bath site differs and h <= L - 1. h is measured
+b is the bath site (``attrs["bath_site"]``, site 1 by default): h = 0 when only the bath site
+differs, and h <= L - 1. h is measured
 in lattice sites; times are in units of 1/J. The paper leaves open whether the absolute value
 is taken per realization or after the realization mean: the default ``order="abs-then-mean"``
 takes it per realization, ``"mean-then-abs"`` is the other order.
@@ -23,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from ._validate import check_finite_number, is_reduced, require, require_schema, set_attrs, valid_pairs
+from .schema import bath_site
 from .fits import linear_fit
 
 TWO_LN4: float = float(2 * np.log(4.0))
@@ -114,7 +116,7 @@ def front(
     n = valid.sum("realization")
     nf = n.where(n > 0)
     nm1 = (n - 1).where(n > 1)
-    weight = (ds["site"] - 1).astype(float)
+    weight = abs(ds["site"] - bath_site(ds)).astype(float)  # distance from the bath site
     x = (abs(diff) if order == "abs-then-mean" else diff).where(valid & chain, 0.0)
     mean = x.sum("realization") / nf
     err = np.sqrt(((x - mean) ** 2).where(valid & chain, 0.0).sum("realization") / nm1 / nf)

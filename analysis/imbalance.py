@@ -5,7 +5,8 @@ Conventions (README, "Conventions"): S = sigma/2; site 1 is the bath site; the N
 
 .. math:: I(t) = \\frac{2}{L} \\sum_{j=1}^{L} (-1)^{j+1} \\langle S^z_j(t) \\rangle, \\qquad I(0) = 1,
 
-(the paper's Eq. 7 misses the factor 2 and the sign). The relative imbalance is
+(the paper's Eq. 7 misses the factor 2 and the sign). For any other product start it generalises to
+``I(t) = (2/L) sum_j s_j <S^z_j(t)>`` with ``s_j = 2 S^z_j(0)``, so again I(0) = 1. The relative imbalance is
 ``Ir = (I0bar - Igbar) / I0bar`` with bars = means over realizations, gamma = 0 and gamma paired on
 the same disorder (paper Eq. 8).
 """
@@ -17,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ._validate import check_fraction, is_reduced, require, require_schema, set_attrs, valid_pairs
+from .schema import initial_state
 
 Definition = Literal["paper", "crossing"]
 
@@ -26,8 +28,29 @@ def _chain_mask(ds: xr.Dataset) -> xr.DataArray:
     return ds["site"] <= ds["L"]
 
 
+def start_signs(ds: xr.Dataset) -> xr.DataArray:
+    """s_j = 2 S^z_j(0), the signs of the imbalance: ``(-1)^(j+1)`` for the Néel start.
+
+    For another product start (``attrs["initial_state"]``) they are read from the stored t = 0
+    magnetizations of the gamma = 0 member, per realization (a random start differs between
+    realizations); those must be exactly +-1/2 on the chain sites.
+    """
+    if initial_state(ds) == "neel":
+        return xr.where(ds["site"] % 2 == 1, 1.0, -1.0)
+    if float(ds["time"][0]) != 0.0:
+        raise ValueError("the imbalance of a non-Néel start needs the t = 0 sample (time[0] == 0)")
+    s0 = 2.0 * ds["sz"].isel(time=0, gamma=0, drop=True)
+    inside = s0.where(_chain_mask(ds)).values
+    ok = np.isnan(inside) | (np.abs(inside) == 1.0)
+    if not ok.all():
+        raise ValueError("the t = 0 magnetizations are not those of a product state (2 Sz_j(0) != +-1)")
+    return s0.transpose("site", ...)
+
+
 def imbalance(ds: xr.Dataset, *, nonfinite: Literal["raise", "drop"] = "raise") -> xr.DataArray:
-    """Imbalance per trajectory pair, ``I(t) = (2/L) sum_j (-1)^(j+1) Sz_j(t)``.
+    """Imbalance per trajectory pair, ``I(t) = (2/L) sum_j s_j Sz_j(t)``, ``s_j = 2 Sz_j(0)``.
+
+    For the Néel start ``s_j = (-1)^(j+1)``; for any product start I(0) = 1 (:func:`start_signs`).
 
     Parameters
     ----------
@@ -54,8 +77,7 @@ def imbalance(ds: xr.Dataset, *, nonfinite: Literal["raise", "drop"] = "raise") 
         out.name = "I"
         return set_attrs(out, "imbalance I = (2/L) sum_j (-1)^(j+1) Sz_j", "1")
     sz = ds["sz"].where(valid)
-    sign = xr.where(ds["site"] % 2 == 1, 1.0, -1.0)
-    terms = (sign * sz).where(_chain_mask(ds), 0.0)
+    terms = (start_signs(ds) * sz).where(_chain_mask(ds), 0.0)
     out = 2.0 * terms.sum("site", skipna=False) / ds["L"]
     out = out.transpose("L", "W", "gamma", "realization", "time")
     out.name = "I"

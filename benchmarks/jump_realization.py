@@ -25,9 +25,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ensemble import chebyshev  # noqa: E402
-from ensemble.grid import sample_steps  # noqa: E402
-from ensemble.realization import RunSpec, run_realization  # noqa: E402
+from ensemble.engines import chebyshev  # noqa: E402
+from ensemble.run.grid import sample_steps  # noqa: E402
+from ensemble.run.realization import RunSpec, run_realization  # noqa: E402
 
 
 def _separate_tables(self, t, tol=None):

@@ -5,8 +5,8 @@ run and with repeats interleaved between methods (best-of and median reported, r
 
 1. a plain ``scipy.sparse.linalg.expm_multiply`` loop (one call per tau step, then the kick),
 2. QuSpin's ``expm_multiply_parallel`` at its default tolerance (then the kick; the reference path),
-3. the production Chebyshev stepper (``ensemble.stepper``, kick fused into the kernel),
-4. the jump unraveling (``ensemble.jump``), per unit time;
+3. the production Chebyshev stepper (``ensemble.engines.stepper``, kick fused into the kernel),
+4. the jump unraveling (``ensemble.engines.jump``), per unit time;
 
 checks each against a dense exact reference at L = 12 (``eigh``), prints the stepper's accuracy and
 speed as its per-step tolerance changes, and a scaling table of seconds per realization
@@ -41,7 +41,10 @@ import scipy.sparse as sp  # noqa: E402
 from scipy.sparse.linalg import expm_multiply  # noqa: E402
 
 import ensemble  # noqa: E402
-from ensemble import chebyshev, jump, model, stepper  # noqa: E402
+from ensemble.engines import chebyshev
+from ensemble.engines import jump
+from ensemble.models import xxz as model
+from ensemble.engines import stepper  # noqa: E402
 
 TAU, W, DELTA, GAMMA, SEED = 0.05, 8.0, 1.0, 1.0, 2024
 

@@ -23,8 +23,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.linalg as la  # noqa: E402
 
-from ensemble import lindblad, model  # noqa: E402
-from ensemble.trajectory import magnetization_trajectory  # noqa: E402
+from ensemble.references import lindblad
+from ensemble.models import xxz as model  # noqa: E402
+from ensemble.engines.trajectory import magnetization_trajectory  # noqa: E402
 
 TAU, GAMMA = 0.05, 1.0
 STEPS = np.arange(20, 401, 20)  # t = 1 .. 20

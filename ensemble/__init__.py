@@ -2,16 +2,45 @@
 
 Conventions (docs/design.md): sites j = 1..L, site 1 is the bath site; S = sigma/2; J = 1 sets the
 energy unit; times are ``step * tau``; the Néel start has site 1 up.
+
+Layers, each importing only the ones above it in this list (docs/design.md, "Layers"):
+:mod:`ensemble.models` (parameters -> operators), :mod:`ensemble.engines` (one trajectory),
+:mod:`ensemble.references` (exact noise averages), :mod:`ensemble.run` (one realization, planning,
+Dask, checkpoints), :mod:`ensemble.io` (the Dataset, netCDF, combining runs), then
+:mod:`ensemble.config` and :mod:`ensemble.cli`.
+
+The names below are re-exported lazily, so ``import ensemble.models`` or ``import ensemble.engines``
+loads neither Dask nor xarray.
 """
 
-from .threads import pin_threads
+from importlib import import_module
+
+from ensemble.threads import pin_threads
 
 pin_threads()
 
-from .combine import combine  # noqa: E402
-from .dataset import validate_dataset  # noqa: E402
-from .grid import run_grid  # noqa: E402
-from .trajectory import magnetization_trajectory  # noqa: E402
+_EXPORTS = {
+    "combine": "ensemble.io.combine",
+    "validate_dataset": "ensemble.io.dataset",
+    "run_grid": "ensemble.run.grid",
+    "plan_grid": "ensemble.run.grid",
+    "magnetization_trajectory": "ensemble.engines.trajectory",
+    "ClusterConfig": "ensemble.run.jobqueue",
+}
 
-__all__ = ["combine", "magnetization_trajectory", "run_grid", "validate_dataset", "pin_threads"]
+__all__ = [*_EXPORTS, "pin_threads"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "lindblad":  # the public name of ensemble.references.lindblad
+        return import_module("ensemble.lindblad")
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ensemble' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

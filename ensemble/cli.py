@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .jobqueue import KINDS
-from .threads import pin_threads
+from ensemble.run.jobqueue import KINDS
+from ensemble.threads import pin_threads
 
 EXAMPLES = """\
 examples:
@@ -48,7 +48,7 @@ Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the 
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ensemble import __version__
 
     parser = argparse.ArgumentParser(
         prog="mbl-avalanche",
@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _resolved_config(args) -> dict:
-    from . import config
+    from ensemble import config
 
     raw = config.load_config(args.config)
     for assignment in args.overrides:
@@ -154,9 +154,10 @@ def _prepare(args):
 
     Returns (cfg, kwargs, plan, cluster, out, ckpt).
     """
-    from . import config, jobqueue
-    from .cluster import SYNCHRONOUS
-    from .grid import plan_grid
+    from ensemble import config
+    from ensemble.run import jobqueue
+    from ensemble.run.cluster import SYNCHRONOUS
+    from ensemble.run.grid import plan_grid
 
     cfg = _resolved_config(args)
     kwargs = config.to_run_grid_kwargs(cfg)
@@ -179,7 +180,7 @@ def _prepare(args):
 
 
 def _dry_run(cfg: dict, plan) -> None:
-    from . import config
+    from ensemble import config
 
     print(config.dumps(cfg))
     n_steps, n_times = int(plan.steps[-1]), len(plan.steps)
@@ -221,7 +222,9 @@ def _write(ds, out: Path, ckpt: Path) -> None:
 
 
 def _run(args) -> int:
-    from . import config, jobqueue, run_grid
+    from ensemble import config
+    from ensemble.run import jobqueue
+    from ensemble import run_grid
 
     cfg, kwargs, plan, cluster, out, ckpt = _prepare(args)
     if args.dry_run:
@@ -252,7 +255,7 @@ def _run(args) -> int:
 
 
 def _combine(args) -> int:
-    from . import combine
+    from ensemble.io.combine import combine
 
     out = Path(args.output)
     if out.exists() and not args.overwrite:

@@ -4,9 +4,19 @@
 
     [model]              # paper Eq. (1) and the bath
     delta = 1.0          # anisotropy Delta (0: Anderson, free fermions)
+    J = 1.0
     gamma = 1.0          # bath coupling
     tau = 0.05           # Trotter step, units of 1/J
-    J = 1.0
+
+    [disorder]           # optional: the disorder law
+    law = "uniform"      # or "aubry-andre" (with beta = 0.618...)
+
+    [initial]            # optional: the product start
+    state = "neel"       # or "domain-wall", "random-product"
+
+    [bath]               # optional
+    kind = "dephasing"
+    site = 1             # the bath site
 
     [grid]
     L = [8, 10]
@@ -21,7 +31,8 @@
     engine = "auto"      # "manybody" | "gaussian"
     unraveling = "kick"
     noise = "trajectory"
-    entanglement = false # also store the half-chain entanglement entropy (Delta = 0 only)
+    entanglement = false # also store the half-chain entanglement entropy
+    observables = ["sz"] # stored quantities (sz always; "entanglement")
     workers = 2          # local cluster size; 0 (the default): one worker per CPU core
                          # (ignored with a scheduler address)
     scheduler = ""       # address of an existing Dask scheduler, e.g. "tcp://host:8786"
@@ -29,12 +40,13 @@
     batch_size = 0       # 0: automatic
     max_memory = 0.0     # GiB one realization may use; 0: the memory available on this machine
 
-    [cluster]            # optional: where the workers come from (ensemble.jobqueue.ClusterConfig)
+    [cluster]            # optional: where the workers come from (ensemble.run.jobqueue.ClusterConfig)
     kind = "local"       # "address" | "slurm" | "pbs" | "sge"; batch settings: jobs, cores, memory, ...
 
-Unknown tables or keys are errors naming the key. ``--set table.key=value`` overrides parse the
+The physics tables ([model], [disorder], [initial], [bath]) are generated from the parameter
+objects (:func:`ensemble.run.spec.physics_schema`). Unknown tables or keys are errors naming the key. ``--set table.key=value`` overrides parse the
 value as a TOML literal (never ``eval``). Types are checked here; the values themselves (ints
-are ints, floats finite, list elements included) are checked by :func:`ensemble.grid.plan_grid`,
+are ints, floats finite, list elements included) are checked by :func:`ensemble.run.grid.plan_grid`,
 the one validation that ``run_grid``, ``mbl-avalanche run`` and ``--dry-run`` share (the rules
 and the guards: ``docs/reliability.md``; every key: ``docs/config.md``).
 """
@@ -46,7 +58,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .jobqueue import CONFIG_SCHEMA as _CLUSTER_SCHEMA
+from ensemble.models.parameters import REQUIRED as _PARAMETER_REQUIRED
+from ensemble.run.jobqueue import CONFIG_SCHEMA as _CLUSTER_SCHEMA
+from ensemble.models.disorder import LAWS
+from ensemble.models.initial_states import STATES
+from ensemble.run.spec import DEFAULTS, build_parts, physics_schema
 
 __all__ = ["SCHEMA", "load_config", "apply_override", "resolve", "to_run_grid_kwargs", "dumps"]
 
@@ -54,12 +70,9 @@ _NUMBER = (int, float)
 #: table -> key -> (accepted types, default or REQUIRED)
 REQUIRED = object()
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "model": {
-        "delta": (_NUMBER, REQUIRED),
-        "gamma": (_NUMBER, 1.0),
-        "tau": (_NUMBER, 0.05),
-        "J": (_NUMBER, 1.0),
-    },
+    **{table: {key: (types, REQUIRED if default is _PARAMETER_REQUIRED else default)
+               for key, (types, default, _) in keys.items()}
+       for table, keys in physics_schema().items()},
     "grid": {
         "L": ((int, list), REQUIRED),
         "W": ((*_NUMBER, list), REQUIRED),
@@ -74,6 +87,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "unraveling": ((str,), "kick"),
         "noise": ((str,), "trajectory"),
         "entanglement": ((bool,), False),
+        "observables": ((list,), None),
         "workers": ((int,), 0),
         "scheduler": ((str,), ""),
         "omp_threads": ((int,), 1),
@@ -169,12 +183,22 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
                          ("max_memory", "the memory available on this machine")):
         if run[key] < 0:
             raise ValueError(f"run.{key} must be >= 0 (0: {meaning}); got {run[key]}")
+    parts = build_parts(cfg)
     kwargs = dict(
         L=grid["L"], W=grid["W"], n_realizations=n_real, delta=model["delta"], gamma=model["gamma"],
         tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"],
         unraveling=run["unraveling"], noise=run["noise"], entanglement=run["entanglement"],
         omp_threads=run["omp_threads"],
     )
+    # the parts go in only where they differ from the defaults, so the recorded call stays short
+    if parts["disorder"] != LAWS.get(DEFAULTS["disorder"])():
+        kwargs["disorder"] = parts["disorder"]
+    if parts["initial"] != STATES.get(DEFAULTS["initial"])():
+        kwargs["initial_state"] = parts["initial"]
+    if parts["bath"].site != 1:
+        kwargs["bath_site"] = parts["bath"].site
+    if run["observables"] is not None:
+        kwargs["observables"] = run["observables"]
     if grid["times"] is not None:
         kwargs["times"] = grid["times"]
         if grid["t_final"] is not None:

@@ -20,7 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["integer", "real", "boolean", "choice", "integer_list", "real_list"]
+__all__ = [
+    "integer", "real", "boolean", "choice", "integer_list", "real_list", "validate_fields", "validate_steps",
+    "validate_scalar", "validate_chain",
+]
 
 
 def _describe(value: object) -> str:
@@ -135,3 +138,49 @@ def real_list(
     """One real number or a list of distinct finite reals, returned sorted (see :func:`real`)."""
     items = _items(name, value, "a real number")
     return _sorted_unique(name, [real(name, v, minimum=minimum, maximum=maximum) for v in items])
+
+
+# Array inputs of the engines and references (the engines validate once, at their entry point).
+
+
+def validate_fields(fields) -> np.ndarray:
+    """Return ``fields`` as a float array after checking it describes an even, finite chain."""
+    arr = np.asarray(fields, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"fields must be a 1-D array of on-site fields; got shape {arr.shape}")
+    L = arr.size
+    if L < 2 or L % 2:
+        raise ValueError(f"L = len(fields) must be even and >= 2 (Néel start, Sz_tot = 0); got L={L}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("fields must be finite (found NaN or inf)")
+    return arr
+
+
+def validate_steps(sample_steps) -> np.ndarray:
+    """Return ``sample_steps`` as int64 after checking they are integers, >= 0 and increasing."""
+    raw = np.asarray(sample_steps)
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError("sample_steps must be a non-empty 1-D sequence of step counts")
+    if raw.dtype.kind not in "iu":
+        if raw.dtype.kind != "f" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            raise ValueError("sample_steps must be integers (numbers of tau steps)")
+    steps = raw.astype(np.int64)
+    if np.any(steps < 0):
+        raise ValueError("sample_steps must be non-negative")
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError("sample_steps must be strictly increasing")
+    return steps
+
+
+def validate_scalar(name: str, value: float, *, positive: bool = False) -> float:
+    """Return ``value`` as a float after checking it is finite (and > 0 if ``positive``)."""
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}; got {name}={value}")
+    return value
+
+
+def validate_chain(fields, delta: float, gamma: float, J: float) -> tuple[np.ndarray, float, float, float]:
+    """Validated ``(fields, delta, gamma, J)``: an even, finite chain and finite couplings."""
+    return (validate_fields(fields), validate_scalar("delta", delta), validate_scalar("gamma", gamma),
+            validate_scalar("J", J))

@@ -21,7 +21,8 @@ def campaign_module():
 
 
 def _grid(campaign_module, sub):
-    from ensemble import config, grid
+    from ensemble import config
+    from ensemble.run import grid
 
     raw = config.load_config(ROOT / campaign_module.load()["kinds"][sub["kind"]]["config"])
     for assignment in sub["set"]:

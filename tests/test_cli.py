@@ -174,7 +174,7 @@ class TestInProcess:
 
 @pytest.fixture(autouse=True)
 def in_process():
-    """Run in-process (``client=None`` follows Dask's ``scheduler`` setting, see ensemble.cluster)."""
+    """Run in-process (``client=None`` follows Dask's ``scheduler`` setting, see ensemble.run.cluster)."""
     with dask.config.set(scheduler="synchronous"):
         yield
 
@@ -197,7 +197,9 @@ class TestDryRunParity:
             (["run.engine=\"gaussian\""], "engine='gaussian' needs delta == 0"),
             (["run.unraveling=\"jumps\""], "unraveling must be one of"),
             (["run.noise=\"averaged\""], "noise='averaged' needs delta == 0"),
-            (["run.entanglement=true"], "entanglement=True needs the free-fermion engine"),
+            (["run.entanglement=true", "run.unraveling=\"jump\""], "nonlinear in the state"),
+            (["bath.site=99"], "bath_site=99 lies outside the shortest chain"),
+            (["disorder.law=\"gaussian\""], "unknown disorder law 'gaussian'"),
             (["model.gamma=-1"], "gamma must be > 0"),
             (["model.tau=-0.05"], "tau must be > 0"),
             (["grid.L=[30]"], "one realization at L=30"),
@@ -307,18 +309,18 @@ class TestOutputPath:
 class TestFailuresDuringTheRun:
     @pytest.mark.parametrize("error", [FloatingPointError("the state norm drifted"), MemoryError()])
     def test_one_line_naming_the_error_and_the_checkpoint(self, config, tmp_path, capsys, monkeypatch, error):
-        from ensemble import realization
+        from ensemble.engines import Engine
 
-        real = realization.run_realization
+        real = Engine.run
         calls = []
 
-        def flaky(spec, L, W, r):
-            calls.append(r)
+        def flaky(self, task, rng):
+            calls.append(task)
             if len(calls) > 2:
                 raise error
-            return real(spec, L, W, r)
+            return real(self, task, rng)
 
-        monkeypatch.setattr(realization, "run_realization", flaky)
+        monkeypatch.setattr(Engine, "run", flaky)
         out = tmp_path / "o.nc"
         assert main(["run", str(config), "-o", str(out), "--quiet",
                      "--set", "run.batch_size=1"]) == 2

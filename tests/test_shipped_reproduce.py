@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ensemble.realization import RunSpec, run_realization
+from ensemble.run.realization import RunSpec, run_realization
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 #: (file, L, W, realization, max |dSz|): the cheapest grid points, one or two realizations each.
@@ -30,7 +30,7 @@ CASES = [
 
 def _spec(ds: xr.Dataset) -> RunSpec:
     a = ds.attrs
-    return RunSpec(
+    return RunSpec.build(
         entropy=int(a["seed_entropy"]), steps=tuple(int(s) for s in ds.step.values), delta=float(a["delta"]),
         gamma=float(a["gamma"]), tau=float(a["tau"]), J=float(a["J"]), engine=str(a["engine"]),
         unraveling=str(a["unraveling"]), noise=str(a["noise"]), entanglement=bool(a.get("entanglement", 0)),
@@ -43,7 +43,8 @@ def test_rerun_reproduces_the_stored_values(name, L, W, r, atol):
         ds = opened.load()
     L = int(ds.L.min()) if L is None else L
     W = float(ds.W.max()) if W is None else W
-    fields, sz, _ = run_realization(_spec(ds), L, W, r)
+    fields, out = run_realization(_spec(ds), L, W, r)
+    sz = out["sz"]
     stored = ds.sel(L=L, W=W).isel(realization=r, site=slice(0, L))
     np.testing.assert_array_equal(fields.view(np.uint64), stored.field.values.view(np.uint64))
     np.testing.assert_allclose(sz, stored.sz.values, rtol=0, atol=atol)

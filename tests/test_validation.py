@@ -5,8 +5,10 @@ import pytest
 import xarray as xr
 
 import ensemble
-from ensemble import cost, lindblad, validation
-from ensemble.grid import plan_grid
+from ensemble.run import cost
+from ensemble.references import lindblad
+from ensemble import validation
+from ensemble.run.grid import plan_grid
 
 BASE = dict(L=4, W=2.0, delta=1.0, t_final=5.0, n_realizations=2, client="synchronous", progress=False)
 

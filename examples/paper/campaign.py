@@ -55,7 +55,7 @@ def _estimate(campaign: dict, sub: dict) -> tuple[float, str]:
     import inspect
 
     from ensemble import config
-    from ensemble.grid import plan_grid
+    from ensemble.run.grid import plan_grid
 
     raw = config.load_config(ROOT / campaign["kinds"][sub["kind"]]["config"])
     for assignment in sub["set"]:
@@ -103,7 +103,7 @@ def plan(campaign: dict) -> None:
             total_left += estimate
         used = f", spent {spent[sub['name']]:.2f}" if sub["name"] in spent else ""
         print(f"{sub['name']:<22} {status:<22} ~{estimate:5.2f} core-h{used}  [{sub['kind']}: {summary}]")
-    print(f"remaining: ~{total_left:.1f} core-hours (cost model of ensemble/cost.py; 'spent' is measured)")
+    print(f"remaining: ~{total_left:.1f} core-hours (cost model of ensemble/run/cost.py; 'spent' is measured)")
 
 
 def reduce(campaign: dict, name: str) -> Path:

@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 import ensemble
-from ensemble import checkpoint as ckpt
+from ensemble.run import checkpoint as ckpt
 
 KW = dict(L=4, W=[1.0, 6.0], delta=1.0, gamma=1.0, t_final=10.0, n_times=8, seed=1234, n_realizations=4,
           batch_size=2, client="synchronous", progress=False)

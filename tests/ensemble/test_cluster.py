@@ -15,7 +15,10 @@ import dask
 import pytest
 
 import ensemble
-from ensemble import cluster, config, jobqueue, threads
+from ensemble.run import cluster
+from ensemble import config
+from ensemble.run import jobqueue
+from ensemble import threads
 from ensemble.cli import main
 
 TINY = dict(L=[4], W=[2.0], delta=1.0, t_final=5.0, n_times=4, n_realizations=2, seed=5, batch_size=1)

@@ -1,4 +1,4 @@
-"""Free-fermion engine (ensemble.gaussian) against independent references written here."""
+"""Free-fermion engine (ensemble.engines.gaussian) against independent references written here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 import scipy.linalg as sla
 
 import ensemble
-from ensemble import gaussian, model
+from ensemble.engines import gaussian
+from ensemble.models import xxz as model
 
 TAU = 0.05
 TOL = 1e-10
@@ -136,13 +137,13 @@ class TestLargeChain:
 class TestApi:
     def test_auto_picks_gaussian_at_delta_zero(self, monkeypatch):
         calls = []
-        real = gaussian.gaussian_magnetizations
+        real = gaussian.GaussianEngine.kicked
 
-        def spy(*args, **kwargs):
+        def spy(self, *args, **kwargs):
             calls.append(kwargs)
-            return real(*args, **kwargs)
+            return real(self, *args, **kwargs)
 
-        monkeypatch.setattr(gaussian, "gaussian_magnetizations", spy)
+        monkeypatch.setattr(gaussian.GaussianEngine, "kicked", spy)
         fields, etas = _disorder(6, 3.0, 10, seed=1)
         ensemble.magnetization_trajectory(fields, etas, [0, 10], delta=0.0, gamma=1.0)
         assert len(calls) == 1

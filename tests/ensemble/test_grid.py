@@ -14,8 +14,8 @@ import xarray as xr
 from distributed import Client, LocalCluster
 
 import ensemble
-from ensemble import seeds
-from ensemble.realization import RunSpec, run_realization
+from ensemble.run import seeds
+from ensemble.run.realization import RunSpec, run_realization
 
 SMALL = dict(W=[1.0, 6.0], delta=1.0, gamma=1.0, t_final=10.0, n_times=8, seed=1234)
 
@@ -83,9 +83,9 @@ class TestReproducibility:
 
     def test_random_streams_depend_only_on_the_realization(self):
         steps = (0, 5, 40)
-        spec = RunSpec(entropy=7, steps=steps, delta=1.0, gamma=1.0)
-        f1, *_ = run_realization(spec, 6, 3.0, 2)
-        f2, *_ = run_realization(RunSpec(entropy=7, steps=(0, 80), delta=0.5, gamma=2.0, tau=0.01), 6, 3.0, 2)
+        spec = RunSpec.build(entropy=7, steps=steps, delta=1.0, gamma=1.0)
+        f1, _ = run_realization(spec, 6, 3.0, 2)
+        f2, _ = run_realization(RunSpec.build(entropy=7, steps=(0, 80), delta=0.5, gamma=2.0, tau=0.01), 6, 3.0, 2)
         np.testing.assert_array_equal(f1, f2)  # fields do not depend on gamma, tau, t_final, delta
         assert np.all(np.abs(f1) <= 3.0)
         short = seeds.draw_etas(7, 6, 3.0, 2, 100, 0.05)
@@ -95,9 +95,10 @@ class TestReproducibility:
         assert not np.array_equal(seeds.draw_fields(7, 6, 3.0, 2), seeds.draw_fields(7, 6, 3.0, 3))
 
     def test_realization_pairs_gamma_zero_with_gamma(self):
-        spec = RunSpec(entropy=3, steps=(0, 10, 200), delta=1.0, gamma=1.0)
-        fields, sz, entanglement = run_realization(spec, 6, 4.0, 0)
-        assert entanglement is None
+        spec = RunSpec.build(entropy=3, steps=(0, 10, 200), delta=1.0, gamma=1.0)
+        fields, out = run_realization(spec, 6, 4.0, 0)
+        assert set(out) == {"sz"}
+        sz = out["sz"]
         etas = seeds.draw_etas(3, 6, 4.0, 0, 200, 0.05)
         np.testing.assert_array_equal(sz[0], ensemble.magnetization_trajectory(fields, etas, [0, 10, 200], delta=1.0, gamma=0.0))
         np.testing.assert_array_equal(sz[1], ensemble.magnetization_trajectory(fields, etas, [0, 10, 200], delta=1.0, gamma=1.0))
@@ -298,7 +299,7 @@ class TestEstimators:
     kw = dict(L=6, W=3.0, t_final=10.0, n_times=6, n_realizations=2, seed=8, client="synchronous", progress=False)
 
     def test_noise_averaged_is_the_exact_stepper_mean_per_disorder(self):
-        from ensemble import lindblad
+        from ensemble.references import lindblad
 
         ds = ensemble.run_grid(delta=0.0, noise="averaged", **self.kw)
         assert ds.attrs["noise"] == "averaged"
@@ -308,7 +309,7 @@ class TestEstimators:
             np.testing.assert_allclose(ds.sz.isel(L=0, W=0, gamma=1, realization=r).values, exact, atol=1e-12)
 
     def test_jump_unraveling_uses_the_noise_stream(self):
-        from ensemble import jump
+        from ensemble.engines import jump
 
         ds = ensemble.run_grid(delta=1.0, unraveling="jump", engine="manybody", **self.kw)
         assert ds.attrs["unraveling"] == "jump"
@@ -317,15 +318,21 @@ class TestEstimators:
                                             rng=seeds.noise_rng(8, 6, 3.0, 1))
         np.testing.assert_array_equal(ds.sz.isel(L=0, W=0, gamma=1, realization=1).values, expected)
 
-    @pytest.mark.parametrize("change", [dict(delta=1.0, noise="averaged"), dict(delta=0.0, unraveling="jump")])
+    @pytest.mark.parametrize("change", [dict(delta=1.0, noise="averaged"),
+                                        dict(delta=0.0, unraveling="jump", engine="gaussian")])
     def test_unsupported_combinations(self, change):
         with pytest.raises(ValueError, match="averaged|jump"):
             ensemble.run_grid(**self.kw, **change)
 
+    def test_auto_finds_the_manybody_jump_engine_at_delta_zero(self):
+        """engine="auto" is a registry lookup: the only jump engine is the many-body one, for any Delta."""
+        ds = ensemble.run_grid(delta=0.0, unraveling="jump", **self.kw)
+        assert ds.attrs["engine_resolved"] == "manybody" and ds.attrs["engine_name"] == "jump"
+
 
 class TestEntanglement:
     def test_half_chain_entropy_is_stored_and_checkpointed(self, tmp_path):
-        from ensemble import gaussian
+        from ensemble.engines import gaussian
 
         kw = dict(L=[6, 8], W=2.0, delta=0.0, t_final=20.0, n_times=6, n_realizations=2, seed=4,
                   client="synchronous", progress=False, entanglement=True)
@@ -344,7 +351,7 @@ class TestEntanglement:
         ds.to_netcdf(path)
         assert xr.load_dataset(path).identical(ds)
 
-    def test_needs_the_free_fermion_engine(self):
-        with pytest.raises(ValueError, match="entanglement"):
+    def test_refused_where_trajectories_are_not_the_papers(self):
+        with pytest.raises(ValueError, match="'entanglement' is nonlinear in the state"):
             ensemble.run_grid(L=4, W=1.0, delta=1.0, t_final=5.0, n_realizations=1, entanglement=True,
-                              client="synchronous", progress=False)
+                              unraveling="jump", client="synchronous", progress=False)

@@ -5,7 +5,10 @@ import pytest
 import scipy.linalg as la
 
 import ensemble  # noqa: F401  (pins threads before numerics start)
-from ensemble import chebyshev, jump, model, stepper
+from ensemble.engines import chebyshev
+from ensemble.engines import jump
+from ensemble.models import xxz as model
+from ensemble.engines import stepper
 
 TAU = 0.05
 

@@ -11,8 +11,9 @@ import pytest
 import scipy.linalg as la
 from dense_reference import dense_exact, dense_hamiltonian, neel, sector_states
 
-from ensemble import lindblad, model
-from ensemble.trajectory import magnetization_trajectory
+from ensemble.references import lindblad
+from ensemble.models import xxz as model
+from ensemble.engines.trajectory import magnetization_trajectory
 
 TAU = 0.05
 

@@ -22,7 +22,7 @@ import pytest
 import xarray as xr
 
 import ensemble
-from ensemble import jobqueue
+from ensemble.run import jobqueue
 
 
 def _why_no_slurm() -> str | None:

@@ -7,7 +7,9 @@ import scipy.sparse as sp
 import scipy.special as special
 
 import ensemble  # noqa: F401  (pins threads before numerics start)
-from ensemble import chebyshev, model, stepper
+from ensemble.engines import chebyshev
+from ensemble.models import xxz as model
+from ensemble.engines import stepper
 
 TAU = 0.05
 

@@ -5,7 +5,8 @@ import pytest
 from dense_reference import dense_exact, dense_hamiltonian, dense_trajectory, neel, sector_states
 
 import ensemble
-from ensemble import model, stepper
+from ensemble.models import xxz as model
+from ensemble.engines import stepper
 
 TAU = 0.05
 

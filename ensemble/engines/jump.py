@@ -13,7 +13,7 @@ so one averaged step is ``rho -> K(U rho U^dag)`` with ``U = exp(-i tau H0)``. T
 unraveled here by applying ``Z_1`` after step n with probability p, independently for every step:
 flips happen at step boundaries after geometric waiting times (``rng.geometric(p)``, mean 1/p
 steps), and between flips the state is propagated *exactly* over the whole interval with the
-long-interval Chebyshev propagator (:class:`ensemble.chebyshev.ChebyshevPropagator`). At gamma = 1,
+long-interval Chebyshev propagator (:class:`ensemble.engines.chebyshev.ChebyshevPropagator`). At gamma = 1,
 tau = 0.05 a flip comes every ~81 steps (~4 time units), so a trajectory costs a few tens of
 matrix-vector products per unit time instead of ~11 per tau step. The error budget is the
 stepper's, ``tol`` per tau step: an interval of m steps is propagated to 2-norm error ``m * tol``
@@ -46,15 +46,19 @@ trajectory (docs/design.md, Randomness). gamma = 0 draws nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
-from . import model
-from .chebyshev import STEP_TOLERANCE, ChebyshevPropagator
-from .stepper import _check_norm
-from .trajectory import validate_chain, validate_scalar, validate_steps
+from ensemble.engines import REGISTRY, Sample, Task
+from ensemble.engines.manybody import ManyBodyEngine, SectorOperators
+from ensemble.models import xxz as model
+from ensemble.observables import SectorState
+from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
+from ensemble.engines.stepper import _check_norm
+from ensemble.validation import validate_chain, validate_scalar, validate_steps
 
-__all__ = ["flip_probability", "flip_steps", "jump_magnetizations", "jump_from_operator"]
+__all__ = ["flip_probability", "flip_steps", "jump_magnetizations", "jump_from_operator", "jump_states", "JumpEngine"]
 
 #: Z_1 as a bath-site phase table (column 0: site 1 up, +1; column 1: down, -1).
 _Z1 = (1.0, -1.0)
@@ -98,6 +102,8 @@ def jump_from_operator(
 ) -> tuple[np.ndarray, int]:
     """One jump trajectory for a prepared propagator (no validation; see jump_magnetizations).
 
+    The flips act on the propagator's bath site.
+
     Returns
     -------
     (numpy.ndarray, int)
@@ -105,12 +111,24 @@ def jump_from_operator(
     """
     steps = np.asarray(sample_steps, dtype=np.int64)
     flips = flip_steps(p, int(steps[-1]), rng)
+    out = np.empty((steps.size, sz.shape[0]))
+    for k, psi in jump_states(propagator, psi0, steps, flips, tau=tau):
+        out[k] = sz @ (psi.real**2 + psi.imag**2)
+    return out, int(flips.size)
+
+
+def jump_states(
+    propagator: ChebyshevPropagator, psi0: np.ndarray, steps: np.ndarray, flips: np.ndarray, *, tau: float
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(k, psi)`` at each sample step, flipping the bath site after the steps ``flips``.
+
+    ``psi`` is the live state vector (norm checked), valid until the next iteration.
+    """
     # Events: every flip and every sample step, in order; a step can be both.
     events = np.union1d(flips, steps)
     is_flip = np.isin(events, flips)
     is_sample = np.isin(events, steps)
     psi = np.array(psi0, dtype=np.complex128, order="C")
-    out = np.empty((steps.size, sz.shape[0]))
     now = 0
     k = 0
     for n, flip, sample in zip(events.tolist(), is_flip.tolist(), is_sample.tolist()):
@@ -124,9 +142,8 @@ def jump_from_operator(
             now = n  # (n == now only for sample step 0, never a flip: flips are >= 1)
         if sample:
             _check_norm(psi, n, allowance=2.0 * propagator.tol * n)
-            out[k] = sz @ (psi.real**2 + psi.imag**2)
+            yield k, psi
             k += 1
-    return out, int(flips.size)
 
 
 def jump_magnetizations(
@@ -178,3 +195,27 @@ def jump_magnetizations(
         propagator, sz, model.neel_state(L), steps, p=flip_probability(gamma, tau), tau=tau, rng=rng
     )
     return out
+
+
+@REGISTRY.register("jump")
+class JumpEngine(ManyBodyEngine):
+    """Z_b flips after geometric waiting times (module docstring): the kick channel's mean, exactly.
+
+    Shares H0, the propagator and the noiseless reference with :class:`ManyBodyEngine`; exact for
+    realization means of quantities linear in the state only, so nonlinear observables are refused.
+    """
+
+    UNRAVELING = "jump"
+    EXACT_FOR = "linear means"
+    #: The jump unraveling needs ~35 matvecs per unit time instead of ~250 (benchmarks/stepper.py).
+    COST_FRACTION = 0.2
+
+    def seconds(self, L: int, n_steps: int) -> float:
+        """A fifth of the kicked run's cost."""
+        return super().seconds(L, n_steps) * self.COST_FRACTION
+
+    def trajectory(self, prepared: SectorOperators, task: Task, rng: np.random.Generator, sample: Sample) -> None:
+        """One jump trajectory; the waiting times are drawn from ``rng`` one at a time, in order."""
+        flips = flip_steps(flip_probability(task.bath.gamma, task.bath.tau), int(task.steps[-1]), rng)
+        for k, psi in jump_states(prepared.propagator, prepared.psi0, task.steps, flips, tau=task.bath.tau):
+            sample(k, SectorState(psi, prepared.sz))

@@ -40,15 +40,18 @@ from typing import NamedTuple
 import numba
 import numpy as np
 import scipy.linalg as sla
-from scipy.special import xlogy
 
-from .trajectory import validate_fields, validate_steps
+from ensemble.engines import REGISTRY, Engine, Sample, Task
+from ensemble.models.free_fermion import entanglement_entropy, hopping_matrix
+from ensemble.observables import OrbitalState
+from ensemble.validation import validate_fields, validate_steps
 
 __all__ = [
     "ORTHONORMALITY_TOLERANCE",
     "GaussianSamples",
-    "hopping_matrix",
     "neel_orbitals",
+    "product_orbitals",
+    "GaussianEngine",
     "evolve_orbitals",
     "orbital_magnetizations",
     "entanglement_entropy",
@@ -83,26 +86,6 @@ class GaussianSamples(NamedTuple):
     entropy: np.ndarray
 
 
-def hopping_matrix(fields: np.ndarray, J: float = 1.0) -> np.ndarray:
-    """Single-particle Hamiltonian Q = diag(h) + (J/2)(hopping between j and j+1), open ends.
-
-    Parameters
-    ----------
-    fields : array of shape (L,)
-        On-site fields h_j (units of J); ``fields[j-1]`` is paper site j.
-    J : float
-        Exchange coupling; the hopping amplitude is J/2.
-
-    Returns
-    -------
-    numpy.ndarray
-        Real symmetric ``(L, L)`` matrix; row/column ``j - 1`` is site j.
-    """
-    fields = np.asarray(fields, dtype=np.float64)
-    off = np.full(fields.size - 1, 0.5 * J)
-    return np.diag(fields) + np.diag(off, 1) + np.diag(off, -1)
-
-
 def neel_orbitals(L: int) -> np.ndarray:
     """Orbitals of the Néel state (site 1 up = occupied): orbital k sits on site 2k - 1.
 
@@ -113,37 +96,26 @@ def neel_orbitals(L: int) -> np.ndarray:
     """
     if L < 2 or L % 2:
         raise ValueError(f"L must be even and >= 2 (Néel start, Sz_tot = 0); got L={L}")
-    W = np.zeros((L, L // 2), dtype=np.complex128)
-    W[np.arange(0, L, 2), np.arange(L // 2)] = 1.0
+    return product_orbitals(L, np.arange(0, L, 2))
+
+
+def product_orbitals(L: int, up_sites: np.ndarray) -> np.ndarray:
+    """Orbitals of a product state (up = occupied): orbital k sits on the k-th up site.
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex ``(L, len(up_sites))`` matrix with ``W[up_sites[k], k] = 1``, zero elsewhere.
+    """
+    up = np.asarray(up_sites, dtype=np.int64)
+    W = np.zeros((L, up.size), dtype=np.complex128)
+    W[up, np.arange(up.size)] = 1.0
     return W
 
 
 def orbital_magnetizations(W: np.ndarray) -> np.ndarray:
     """``<S^z_j> = sum_k |W_jk|^2 - 1/2`` for orthonormal orbitals W of shape (L, N)."""
     return np.einsum("jk,jk->j", W.real, W.real) + np.einsum("jk,jk->j", W.imag, W.imag) - 0.5
-
-
-def entanglement_entropy(W: np.ndarray, cut: int) -> float:
-    """Von Neumann entropy of sites 1..cut for the Slater determinant with orbitals W.
-
-    Uses the eigenvalues x of the restricted correlation matrix ``G_AA = W_A W_A^dagger``
-    (``W_A = W[:cut]``): ``S = -sum [x ln x + (1 - x) ln(1 - x)]`` in nats. The nonzero
-    eigenvalues of ``W_A W_A^dagger`` are those of ``W_A^dagger W_A``; the smaller is diagonalised.
-
-    Parameters
-    ----------
-    W : array (L, N)
-        Orthonormal orbitals.
-    cut : int
-        Number of sites in the subsystem A = sites 1..cut, ``0 <= cut <= L``.
-    """
-    L = W.shape[0]
-    if not 0 <= cut <= L:
-        raise ValueError(f"cut must be between 0 and L={L}; got cut={cut}")
-    WA = W[:cut]
-    G = WA @ WA.conj().T if cut <= W.shape[1] else WA.conj().T @ WA
-    x = np.clip(np.linalg.eigvalsh(G), 0.0, 1.0)
-    return float(-np.sum(xlogy(x, x) + xlogy(1.0 - x, 1.0 - x)))
 
 
 def _check_orthonormal(Wr: np.ndarray, Wi: np.ndarray, step: int) -> None:
@@ -260,21 +232,27 @@ def evolve_orbitals(
 
 
 def _evolve(
-    fields, etas, sample_steps, *, gamma, tau, J
+    fields, etas, sample_steps, *, gamma, tau, J, up_sites=None, bath_site=1, eigen=None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """:func:`evolve_orbitals` as (real, imaginary) parts: V is real, so W = V C is two dgemm."""
+    """:func:`evolve_orbitals` as (real, imaginary) parts: V is real, so W = V C is two dgemm.
+
+    ``up_sites`` (0-based, default Néel) are the occupied sites of the product start, orbital k
+    on the k-th of them; the kick acts on ``bath_site`` (1-based); ``eigen`` is a precomputed
+    ``(energies, V) = eigh(Q)`` (shared by the two runs of a realization).
+    """
     fields = validate_fields(fields)
     L = fields.size
-    neel = neel_orbitals(L).real
-    zero = np.zeros_like(neel)
+    up = np.arange(0, L, 2) if up_sites is None else np.asarray(up_sites, dtype=np.int64)
+    start = product_orbitals(L, up).real
+    zero = np.zeros_like(start)
     steps = validate_steps(sample_steps)
-    energies, V = sla.eigh(hopping_matrix(fields, J))
-    C0 = np.ascontiguousarray(V[0::2, :].T)  # V^T W(0): the Néel rows of V, shape (L, N)
+    energies, V = sla.eigh(hopping_matrix(fields, J)) if eigen is None else eigen
+    C0 = np.ascontiguousarray(V[up, :].T)  # V^T W(0): the occupied rows of V, shape (L, N)
 
     if gamma == 0.0:
         for step in steps:
             if step == 0:
-                Wr, Wi = neel.copy(), zero.copy()
+                Wr, Wi = start.copy(), zero.copy()
             else:
                 angle = (step * tau) * energies
                 Wr = V @ (np.cos(angle)[:, None] * C0)
@@ -289,7 +267,7 @@ def _evolve(
     ar, ai = _kick_factors(etas[: steps[-1]], float(gamma))
     phase = np.exp(-1j * tau * energies)
     pr, pi = np.ascontiguousarray(phase.real), np.ascontiguousarray(phase.imag)
-    v = np.ascontiguousarray(V[0, :])
+    v = np.ascontiguousarray(V[bath_site - 1, :])
     v /= np.linalg.norm(v)
     cr = np.ascontiguousarray(C0.T)  # (N, L): one orbital per contiguous row
     ci = np.zeros_like(cr)
@@ -301,7 +279,7 @@ def _evolve(
             done = stop
             _lowdin_if_drifted(cr, ci, done)
         if step == 0:
-            Wr, Wi = neel.copy(), zero.copy()
+            Wr, Wi = start.copy(), zero.copy()
         else:
             Wr, Wi = V @ cr.T, V @ ci.T
         _check_orthonormal(Wr, Wi, int(step))
@@ -393,3 +371,47 @@ def gaussian_entropy(
     cuts = [L // 2] if cut is None else list(np.atleast_1d(cut))
     out = gaussian_trajectory(fields, etas, sample_steps, gamma=gamma, tau=tau, J=J, cuts=cuts)
     return out.entropy[:, 0] if single else out.entropy
+
+
+@REGISTRY.register("gaussian")
+class GaussianEngine(Engine):
+    """Free fermions (Delta = 0): Slater-determinant orbitals, the kick a rank-1 update (module docstring)."""
+
+    FAMILY = "gaussian"
+    STATE = "orbitals"
+    PRIORITY = 10
+    #: Seconds per step per L^2 / 2 (eigenbasis rank-1 update), plus a per-step overhead.
+    SECONDS_PER_ENTRY = 2e-9
+    SECONDS_PER_STEP = 5e-6
+
+    def refuse(self, chain, bath, observables) -> str | None:
+        """Refuses Delta != 0 (interacting chains are not Gaussian)."""
+        if chain.delta != 0:
+            return f"engine='gaussian' needs delta == 0 (free fermions); got delta={chain.delta}"
+        return super().refuse(chain, bath, observables)
+
+    def seconds(self, L: int, n_steps: int) -> float:
+        """``n_steps`` rank-1 steps."""
+        return n_steps * (self.SECONDS_PER_STEP + self.SECONDS_PER_ENTRY * L * L / 2)
+
+    def prepare(self, task: Task) -> tuple[np.ndarray, np.ndarray]:
+        """The eigenbasis ``(energies, V)`` of the hopping matrix Q, once for both runs."""
+        return sla.eigh(hopping_matrix(task.fields, task.chain.J))
+
+    def _run(self, eigen, task: Task, etas, gamma: float, sample: Sample) -> None:
+        orbitals = _evolve(task.fields, etas, task.steps, gamma=gamma, tau=task.bath.tau, J=task.chain.J,
+                           up_sites=task.up_sites, bath_site=task.bath.site, eigen=eigen)
+        for k, (Wr, Wi) in enumerate(orbitals):
+            sample(k, OrbitalState(Wr, Wi))
+
+    def reference(self, prepared, task: Task, sample: Sample) -> None:
+        """Exact noiseless orbitals ``V exp(-i t e) V^T W(0)`` at each sample time."""
+        self._run(prepared, task, np.zeros(0), 0.0, sample)
+
+    def trajectory(self, prepared, task: Task, rng: np.random.Generator, sample: Sample) -> None:
+        """One noise trajectory: eta_1..eta_n drawn in step order, ``rng.normal(0, sqrt(tau))``."""
+        self.kicked(prepared, task, rng.normal(0.0, np.sqrt(task.bath.tau), int(task.steps[-1])), sample)
+
+    def kicked(self, prepared, task: Task, etas: np.ndarray, sample: Sample) -> None:
+        """The kicked run for given noise increments (step n uses ``etas[n - 1]``)."""
+        self._run(prepared, task, etas, task.bath.gamma, sample)

@@ -1,16 +1,9 @@
-"""The ensemble Dataset of docs/design.md: construction, provenance attributes and validation.
+"""The ensemble Dataset: construction, provenance attributes and validation.
 
-============  ==========================================  =======================================
-name          dims                                        meaning
-============  ==========================================  =======================================
-``sz``        (L, W, gamma, realization, time, site)      <S^z_j>(t), S = sigma/2; NaN where
-                                                          site > L or the realization was not run
-``field``     (L, W, realization, site)                   disorder h_j (units of J)
-============  ==========================================  =======================================
-
-Coordinates: ``L``, ``W``, ``gamma`` = [0, gamma], ``realization``, ``time`` (t = step * tau),
-``step`` (on ``time``), ``site`` = 1..max L (site 1 is the bath site). ``L`` is a dimension and
-``site`` is NaN-padded up to the largest L, so a whole grid is one Dataset.
+The schema (variable dims, coordinates and their attributes) is defined once, in
+:mod:`analysis.schema`, which the analysis reads; this module writes Datasets that follow it. Each
+stored observable (:mod:`ensemble.observables`) becomes a variable with dims
+``(L, W, gamma, realization, time, *its dims)`` and its own ``long_name`` and ``units``.
 
 Attributes are strings or numbers only (netCDF holds no dicts or None), so
 ``ds.to_netcdf(path)`` then ``xarray.open_dataset(path)`` round-trips the Dataset exactly.
@@ -21,32 +14,25 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from analysis.schema import COORD_ATTRS, FIELD_DIMS, SZ_DIMS
+from ensemble.observables import OBSERVABLES
+
 __all__ = ["build_dataset", "validate_dataset", "provenance_attrs", "COMPRESSION"]
 
 #: Lossless zlib compression recorded in each variable's encoding, applied by ``to_netcdf``.
 COMPRESSION = {"zlib": True, "complevel": 4}
 
+#: The variables that are not observables (those declare their own, :mod:`ensemble.observables`).
 _VARIABLE_ATTRS = {
-    "sz": dict(long_name="local magnetization <S^z_j>(t), S = sigma/2", units="1"),
     "field": dict(long_name="on-site field h_j in units of J", units="1"),
     "n_realizations": dict(long_name="number of disorder/noise realizations run", units="1"),
-    "entanglement": dict(long_name="half-chain entanglement entropy S(sites 1..L/2) in nats", units="1"),
-}
-_COORD_ATTRS = {
-    "L": dict(long_name="chain length L", units="1"),
-    "W": dict(long_name="disorder strength W in units of J (h_j uniform in [-W, W])", units="1"),
-    "gamma": dict(long_name="bath coupling gamma (0: noiseless reference)", units="1"),
-    "realization": dict(long_name="realization index r", units="1"),
-    "time": dict(long_name="time t·J", units="1"),
-    "step": dict(long_name="number of Trotter steps n, t = n tau", units="1"),
-    "site": dict(long_name="site j (1 = bath site)", units="1"),
 }
 _PACKAGES = ("mbl-avalanche", "quspin", "numpy", "scipy", "numba", "xarray", "dask", "distributed", "netcdf4")
 
@@ -92,6 +78,7 @@ def build_dataset(
     n_realizations: Mapping[int, int],
     batches: Iterable[tuple[int, float, Mapping[str, np.ndarray]]],
     attrs: Mapping[str, str | int | float],
+    observables: Sequence[str] = ("sz",),
 ) -> xr.Dataset:
     """Assemble batch results into the labelled Dataset.
 
@@ -106,27 +93,30 @@ def build_dataset(
     n_realizations : mapping L -> int
         Realizations per L; the ``realization`` axis has the largest.
     batches : iterable of (L, W, batch)
-        ``batch`` as returned by :func:`ensemble.realization.run_batch`.
+        ``batch`` as returned by :func:`ensemble.run.realization.run_batch`.
     attrs : mapping
         Run parameters and provenance (strings and numbers only).
+    observables : sequence of str
+        The stored quantities (:mod:`ensemble.observables`); each becomes a variable with dims
+        ``(L, W, gamma, realization, time, *its dims)``, NaN where not run or beyond L.
     """
     n_sites, n_r = max(Ls), max(n_realizations[L] for L in Ls)
-    sz = np.full((len(Ls), len(Ws), 2, n_r, len(steps), n_sites), np.nan)
+    kinds = [(name, OBSERVABLES.get(name)()) for name in observables]
+    values = {name: np.full((len(Ls), len(Ws), 2, n_r, len(steps), *obs.shape(n_sites)), np.nan) for name, obs in kinds}
     field = np.full((len(Ls), len(Ws), n_r, n_sites), np.nan)
-    entanglement = None
     l_index = {L: i for i, L in enumerate(Ls)}
     w_index = {float(W): i for i, W in enumerate(Ws)}
     for L, W, batch in batches:
         i, k = l_index[L], w_index[float(W)]
         r = batch["realization"]
         # Mixed scalar/array indices separated by a slice: numpy puts the realization axis first,
-        # which is exactly the batch layout (n, gamma, time, site).
-        sz[i, k, :, r, :, :L] = batch["sz"]
+        # which is exactly the batch layout (n, gamma, time, ...).
+        for name, obs in kinds:
+            if "site" in obs.DIMS:
+                values[name][i, k, :, r, :, :L] = batch[name]
+            else:
+                values[name][i, k, :, r, :] = batch[name]
         field[i, k, r, :L] = batch["field"]
-        if "entanglement" in batch:
-            if entanglement is None:
-                entanglement = np.full((len(Ls), len(Ws), 2, n_r, len(steps)), np.nan)
-            entanglement[i, k, :, r, :] = batch["entanglement"]
     coords = {
         "L": ("L", np.asarray(Ls, dtype=np.int64)),
         "W": ("W", np.asarray(Ws, dtype=np.float64)),
@@ -136,22 +126,22 @@ def build_dataset(
         "step": ("time", np.asarray(steps, dtype=np.int64)),
         "site": ("site", np.arange(1, n_sites + 1, dtype=np.int64)),
     }
+    variables = {name: ((*SZ_DIMS[:-1], *obs.DIMS), values[name]) for name, obs in kinds}
     ds = xr.Dataset(
         {
-            "sz": (("L", "W", "gamma", "realization", "time", "site"), sz),
-            "field": (("L", "W", "realization", "site"), field),
+            **variables,
+            "field": (FIELD_DIMS, field),
             "n_realizations": ("L", np.array([n_realizations[L] for L in Ls], dtype=np.int64)),
         },
         coords=coords,
         attrs=dict(attrs),
     )
-    if entanglement is not None:
-        ds["entanglement"] = (("L", "W", "gamma", "realization", "time"), entanglement)
-        ds["entanglement"].encoding.update(COMPRESSION)
-    for name, a in {**_VARIABLE_ATTRS, **_COORD_ATTRS}.items():
+    for name, obs in kinds:
+        ds[name].attrs.update(long_name=obs.LONG_NAME, units=obs.UNITS)
+    for name, a in {**_VARIABLE_ATTRS, **COORD_ATTRS}.items():
         if name in ds.variables:
             ds[name].attrs.update(a)
-    for name in ("sz", "field"):
+    for name in (*observables, "field"):
         ds[name].encoding.update(COMPRESSION)
     return ds
 
@@ -161,7 +151,7 @@ def validate_dataset(ds: xr.Dataset) -> None:
     for name in ("sz", "field"):
         if name not in ds.data_vars:
             raise ValueError(f"Dataset has no variable {name!r}")
-    expected = ("L", "W", "gamma", "realization", "time", "site")
+    expected = SZ_DIMS
     if tuple(ds.sz.dims) != expected:
         raise ValueError(f"sz must have dims {expected}; got {tuple(ds.sz.dims)}")
     for name in (*expected, "step"):

@@ -1,6 +1,6 @@
 """Fixed-order Chebyshev propagation of ``exp(-i t H0)`` with a fused diagonal kick.
 
-The XXZ operator of :mod:`ensemble.model` in the Sz_tot = 0 sector has a diagonal part ``d`` (fields
+The XXZ operator of :mod:`ensemble.models.xxz` in the Sz_tot = 0 sector has a diagonal part ``d`` (fields
 and Delta S^z S^z) and off-diagonal elements that are *all* equal to ``J/2`` (the flip-flop term
 ``(J/2)(S^+_j S^-_{j+1} + h.c.)``). :class:`CompactOperator` keeps exactly that: ``d``, the common
 hopping value and the off-diagonal column indices (CSR without values, ``uint32``), derived from
@@ -22,7 +22,7 @@ bounds the 2-norm error of one application. Long intervals are split into equal 
 One kernel call runs ``n`` such propagations, each followed by a diagonal phase that takes one of two
 values depending on whether the bath spin (paper site 1) is up or down. That covers the paper's
 kick ``exp(-i eta gamma S^z_1)`` (paper Eq. 4), the global phase ``exp(-i t c)``, and the Z1 flip of
-the jump unraveling (:mod:`ensemble.jump`), all fused into the last Chebyshev pass.
+the jump unraveling (:mod:`ensemble.engines.jump`), all fused into the last Chebyshev pass.
 
 Threads (docs/design.md): the kernel is compiled with ``nogil=True`` and no ``parallel=True``; it runs on
 the calling thread only. It is compiled once per machine (``cache=True``) for exactly one signature;

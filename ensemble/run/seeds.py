@@ -5,6 +5,11 @@ children of the root entropy:
 
 * stream 0, the disorder: ``h_j ~ U(-W, W)``, j = 1..L, in site order;
 * stream 1, the noise: ``eta_n ~ N(0, tau)`` (standard deviation ``sqrt(tau)``), n = 1, 2, ...
+  (or the waiting times of the jump unraveling);
+* stream 2, a random initial state (:mod:`ensemble.models.initial_states`), only for starts that draw.
+
+The disorder stream feeds the run's disorder law (:mod:`ensemble.models.disorder`); for the default
+uniform law that is ``rng.uniform(-W, W, L)``.
 
 The key ``(stream, L, round(W * 1e6), r)`` holds plain ints (never Python's salted ``hash``), so a
 realization's numbers depend only on (entropy, L, W, r): not on the worker count, the batching,
@@ -16,14 +21,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import validation
+from ensemble import validation
 
-__all__ = ["SEED_SCHEME", "resolve_entropy", "w_key", "fields_rng", "noise_rng", "draw_fields", "draw_etas"]
+__all__ = [
+    "SEED_SCHEME", "INITIAL_STREAM", "resolve_entropy", "w_key", "fields_rng", "noise_rng", "initial_rng", "draw_fields",
+    "draw_etas",
+]
 
 SEED_SCHEME = (
     "numpy SeedSequence(entropy, spawn_key=(stream, L, round(W*1e6), realization)); "
     "stream 0: fields h_j ~ U(-W, W) in site order; stream 1: noise eta_n ~ N(0, tau) in step order"
 )
+
+
+#: Appended to :data:`SEED_SCHEME` in the attributes of runs whose start is random (older runs keep
+#: the scheme string they were made with, which combining compares).
+INITIAL_STREAM = "; stream 2: the random initial state"
 
 
 def resolve_entropy(seed: int | None) -> int:
@@ -36,7 +49,7 @@ def resolve_entropy(seed: int | None) -> int:
 def w_key(W: float) -> int:
     """The integer that stands for W in seed keys, task keys and part names: ``round(W * 1e6)``.
 
-    Two W values closer than ~5e-7 share it; :func:`ensemble.grid.validate_grid` refuses such grids.
+    Two W values closer than ~5e-7 share it; :func:`ensemble.run.grid.validate_grid` refuses such grids.
     """
     return int(round(float(W) * 1_000_000))
 
@@ -53,6 +66,11 @@ def fields_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:
 def noise_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:
     """Generator of the bath noise of realization ``r`` at (L, W)."""
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=_key(1, L, W, r)))
+
+
+def initial_rng(entropy: int, L: int, W: float, r: int) -> np.random.Generator:
+    """Generator of the random initial state of realization ``r`` at (L, W) (stream 2)."""
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=_key(2, L, W, r)))
 
 
 def draw_fields(entropy: int, L: int, W: float, r: int) -> np.ndarray:

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .threads import THREAD_VARIABLES
+from ensemble.threads import THREAD_VARIABLES
 
 __all__ = ["ClusterConfig", "CONFIG_SCHEMA", "KINDS", "BATCH_KINDS", "from_config", "open_cluster", "keep_jobs",
            "job_script"]

@@ -17,6 +17,7 @@ row j - 1 belongs to paper site j (site 1 is the bath site).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -24,9 +25,23 @@ import scipy.sparse as sp
 from quspin.basis import spin_basis_1d
 from quspin.operators import hamiltonian
 
-__all__ = ["sector_basis", "xxz_hamiltonian", "neel_state", "sz_diagonals"]
+from ensemble.models.parameters import REQUIRED, Parameters, parameter
+
+__all__ = ["XXZChain", "sector_basis", "xxz_hamiltonian", "neel_state", "product_state", "sz_diagonals"]
 
 _NO_CHECKS = dict(check_symm=False, check_herm=False, check_pcon=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class XXZChain(Parameters):
+    """The couplings of H0 (paper Eq. 1); the fields come from a disorder law, L from the grid.
+
+    Energies in units of J; ``delta = 0`` is the Anderson (free-fermion) chain.
+    """
+
+    TABLE = "model"
+    delta: float = parameter(REQUIRED, doc="anisotropy Delta of the S^z S^z coupling (0: Anderson, free fermions)")
+    J: float = parameter(1.0, doc="exchange coupling J (sets the unit of energy)")
 
 
 @lru_cache(maxsize=16)
@@ -112,9 +127,25 @@ def neel_state(L: int) -> np.ndarray:
 
     Site 1 up means S^z_j(0) = (-1)^(j+1)/2.
     """
+    return product_state(L, np.arange(0, L, 2))
+
+
+def product_state(L: int, up_sites: np.ndarray) -> np.ndarray:
+    """The product state with the given sites up as a complex vector in the sector.
+
+    Parameters
+    ----------
+    L : int
+        Even chain length.
+    up_sites : array of int
+        0-based indices (site j at j - 1) of the L / 2 up spins.
+    """
     sz = _sz_diagonals(L)
-    target = 0.5 * (-1.0) ** np.arange(L)  # +1/2 on sites 1, 3, ...
+    target = np.full(L, -0.5)
+    target[np.asarray(up_sites, dtype=np.int64)] = 0.5
     matches = np.flatnonzero(np.all(sz == target[:, None], axis=0))
+    if matches.size != 1:
+        raise ValueError(f"up_sites must name L/2 = {L // 2} distinct sites of 0..{L - 1}; got {list(up_sites)}")
     psi = np.zeros(sz.shape[1], dtype=np.complex128)
     psi[matches[0]] = 1.0
     return psi

@@ -25,12 +25,17 @@ import dask
 import numpy as np
 import xarray as xr
 
-from . import checkpoint as ckpt
-from . import cost, seeds, validation
-from .cluster import connect
-from .dataset import build_dataset, provenance_attrs
-from .realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
-from .trajectory import ENGINES
+from ensemble.run import checkpoint as ckpt
+from ensemble.run import cost
+from ensemble.run import seeds
+from ensemble import validation
+from ensemble.run.cluster import connect
+from ensemble.io.dataset import build_dataset, provenance_attrs
+from ensemble.engines import engine_choices
+from ensemble.models.disorder import LAWS, Disorder
+from ensemble.models.initial_states import STATES, ProductState
+from ensemble.observables import OBSERVABLES
+from ensemble.run.realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
 
 __all__ = [
     "run_grid", "plan_grid", "Plan", "RunInterrupted", "sample_steps", "resolve_steps", "validate_grid",
@@ -150,11 +155,11 @@ class Plan:
     spec : RunSpec
         The physics of every realization (entropy included).
     fingerprint : str
-        What a checkpoint part must match (:func:`ensemble.checkpoint.fingerprint`).
+        What a checkpoint part must match (:func:`ensemble.run.checkpoint.fingerprint`).
     batch_sizes : dict
         Realizations per task, per L.
     verdicts : dict
-        The cost guard's estimates per L (:class:`ensemble.cost.Verdict`).
+        The cost guard's estimates per L (:class:`ensemble.run.cost.Verdict`).
     checkpoint : pathlib.Path or None
         The checkpoint directory.
     entropy_source : str
@@ -194,6 +199,10 @@ def plan_grid(
     unraveling: str = "kick",
     noise: str = "trajectory",
     entanglement: bool = False,
+    observables: Sequence[str] | None = None,
+    disorder: str | Disorder = "uniform",
+    initial_state: str | ProductState = "neel",
+    bath_site: int = 1,
     n_workers: int | None = None,
     omp_threads: int = 1,
     checkpoint: str | Path | None = None,
@@ -224,10 +233,15 @@ def plan_grid(
     omp_threads = validation.integer("omp_threads", omp_threads, minimum=1)
     if max_memory is not None:
         max_memory = validation.real("max_memory", max_memory, positive=True)
-    validation.choice("engine", engine, ENGINES)
+    validation.choice("engine", engine, engine_choices())
     validation.choice("unraveling", unraveling, UNRAVELINGS)
     validation.choice("noise", noise, NOISE_MODES)
     entanglement = validation.boolean("entanglement", entanglement)
+    disorder = disorder if isinstance(disorder, Disorder) else LAWS.get(disorder)()
+    initial_state = initial_state if isinstance(initial_state, ProductState) else STATES.get(initial_state)()
+    bath_site = validation.integer("bath_site", bath_site, minimum=1)
+    if bath_site > min(Ls):
+        raise ValueError(f"bath_site={bath_site} lies outside the shortest chain (L={min(Ls)})")
 
     directory, manifest = None, None
     if checkpoint is not None:
@@ -242,14 +256,12 @@ def plan_grid(
         entropy, source = int(manifest["seed_entropy"]), "checkpoint"
     else:
         entropy, source = seeds.resolve_entropy(seed), "fresh" if seed is None else "seed"
-    spec = RunSpec(  # checks the combinations of engine, unraveling, noise and entanglement
-        entropy=entropy, steps=tuple(int(s) for s in steps), delta=delta, gamma=gamma, tau=tau, J=J,
-        engine=engine, unraveling=unraveling, noise=noise, entanglement=entanglement,
+    spec = RunSpec.build(  # the engine refuses what it cannot run, with its reason
+        entropy=entropy, steps=steps, delta=delta, gamma=gamma, tau=tau, J=J, engine=engine, unraveling=unraveling,
+        noise=noise, entanglement=entanglement, observables=observables, disorder=disorder, initial=initial_state,
+        bath_site=bath_site,
     )
-    fp = ckpt.fingerprint(
-        delta=delta, gamma=gamma, tau=tau, J=J, engine=cost.resolved_engine(engine, delta), unraveling=unraveling,
-        noise=noise, seed_entropy=str(entropy), steps=list(spec.steps), entanglement=entanglement,
-    )
+    fp = ckpt.fingerprint(**spec.fingerprint_params())
     if manifest is not None and manifest != json.loads(fp):
         raise ValueError(f"checkpoint {directory} belongs to a different run "
                          f"({ckpt.explain_mismatch(json.dumps(manifest), fp)}); use another checkpoint directory")
@@ -261,7 +273,8 @@ def plan_grid(
                                    max_memory=max_memory)
         for L_ in Ls
     }
-    per_point = 2 * len(steps) * max(Ls) * 8 + max(Ls) * 8 + (2 * len(steps) * 8 if entanglement else 0)
+    per_point = max(Ls) * 8 + sum(2 * len(steps) * 8 * math.prod(OBSERVABLES.get(name)().shape(max(Ls)))
+                                  for name in spec.observables)
     cost.check_memory(f"the Dataset ({len(Ls)} L x {len(Ws)} W x {max(counts.values())} realizations)",
                       float(per_point) * len(Ls) * len(Ws) * max(counts.values()), max_memory)
     sizes = {L_: batch_size or auto_batch_size(L_, delta, n_steps, engine, unraveling, noise) for L_ in Ls}
@@ -334,6 +347,10 @@ def run_grid(
     unraveling: str = "kick",
     noise: str = "trajectory",
     entanglement: bool = False,
+    observables: Sequence[str] | None = None,
+    disorder: str | Disorder = "uniform",
+    initial_state: str | ProductState = "neel",
+    bath_site: int = 1,
     client=None,
     n_workers: int | None = None,
     omp_threads: int = 1,
@@ -385,9 +402,22 @@ def run_grid(
         linear quantities only.
     entanglement : bool
         Also store ``entanglement(L, W, gamma, realization, time)``, the half-chain entanglement
-        entropy (nats) of each trajectory (free-fermion engine, Delta = 0, only).
-    client : None, str, ensemble.jobqueue.ClusterConfig or distributed.Client
-        Where to run (:mod:`ensemble.cluster`): None starts a local cluster with the dashboard on
+        entropy (nats) of each trajectory (kick engines; the same as adding ``"entanglement"`` to
+        ``observables``).
+    observables : sequence of str, optional
+        Stored quantities (:mod:`ensemble.observables`): ``"sz"`` (always stored) and
+        ``"entanglement"``. An engine refuses the ones it cannot evaluate.
+    disorder : str or Disorder
+        The disorder law (:mod:`ensemble.models.disorder`): ``"uniform"`` (h_j uniform in [-W, W],
+        the paper's), ``"aubry-andre"`` (h_j = W cos(2 pi beta j + phi)), or a law object such as
+        ``AubryAndre(beta=...)``.
+    initial_state : str or ProductState
+        The product start (:mod:`ensemble.models.initial_states`): ``"neel"`` (site 1 up, the
+        paper's), ``"domain-wall"`` or ``"random-product"`` (drawn per realization).
+    bath_site : int
+        The bath site b, 1 <= b <= min(L) (default 1, the chain's end).
+    client : None, str, ensemble.run.jobqueue.ClusterConfig or distributed.Client
+        Where to run (:mod:`ensemble.run.cluster`): None starts a local cluster with the dashboard on
         127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process; a
         ``ClusterConfig`` starts a TLS-secured local cluster or a batch-queue cluster (SLURM, PBS,
         SGE through dask-jobqueue) whose lost jobs are resubmitted.
@@ -396,7 +426,7 @@ def run_grid(
     omp_threads : int
         Numeric threads per local worker (default 1, see docs/design.md "Threads").
     checkpoint : path, optional
-        Directory for self-verifying per-batch part files (:mod:`ensemble.checkpoint`); a rerun
+        Directory for self-verifying per-batch part files (:mod:`ensemble.run.checkpoint`); a rerun
         computes only what is missing, and recomputes parts that fail verification. One live run
         per directory (lock file).
     batch_size : int, optional
@@ -404,7 +434,7 @@ def run_grid(
     max_memory : float, optional
         GiB one realization (and the Dataset) may use; default: the memory available on this
         machine. Runs estimated to need more are refused before anything is allocated
-        (:func:`ensemble.cost.check_realization`).
+        (:func:`ensemble.run.cost.check_realization`).
     progress : bool
         Print a progress line on stderr.
 
@@ -412,7 +442,7 @@ def run_grid(
     -------
     xarray.Dataset
         ``sz(L, W, gamma, realization, time, site)`` and ``field(L, W, realization, site)``
-        (see :mod:`ensemble.dataset`), attributes holding every parameter and the provenance.
+        (see :mod:`ensemble.io.dataset`), attributes holding every parameter and the provenance.
 
     Raises
     ------
@@ -425,7 +455,8 @@ def run_grid(
     plan = plan_grid(
         L=L, W=W, delta=delta, gamma=gamma, tau=tau, t_final=t_final, n_times=n_times, times=times,
         n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
-        entanglement=entanglement, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
+        entanglement=entanglement, observables=observables, disorder=disorder, initial_state=initial_state,
+        bath_site=bath_site, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
         batch_size=batch_size, max_memory=max_memory,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
@@ -441,7 +472,7 @@ def run_grid(
             lock.acquire()
             if not (directory / ckpt.MANIFEST).exists():
                 ckpt.write_manifest(directory, fp)
-            stored = ckpt.load_parts(directory, fp, steps, spec.entanglement)
+            stored = ckpt.load_parts(directory, fp, steps, spec.observables)
 
         results: list[tuple[int, float, dict]] = []
         tasks: list[tuple[int, float, tuple[int, ...]]] = []
@@ -467,23 +498,35 @@ def run_grid(
                     directory.rmdir()
 
     attrs = {
-        "title": "Disordered XXZ chain with a T = infinity bath on site 1: quantum trajectories",
-        "conventions": "S = sigma/2; sites 1..L, site 1 = bath site; Neel start with site 1 up; "
-        "time t = step * tau in units of 1/J; kick exp(-i eta gamma Sz_1), eta ~ N(0, tau); "
-        "noise average = Lindblad with dephasing coefficient gamma^2/2",
-        "delta": spec.delta, "J": spec.J, "tau": spec.tau, "gamma": spec.gamma,
-        "t_final": float(steps[-1] * tau), "n_steps": int(steps[-1]),
+        **_description(spec),
+        **spec.attrs(),
+        "t_final": float(steps[-1] * spec.bath.tau), "n_steps": int(steps[-1]),
         "engine": engine,
-        "engine_resolved": cost.resolved_engine(engine, delta),
+        "engine_resolved": spec.resolved_engine().FAMILY, "engine_name": spec.resolved_engine().NAME,
         "unraveling": unraveling, "noise": noise, "entanglement": int(spec.entanglement),
-        "seed_entropy": str(entropy), "seed_scheme": seeds.SEED_SCHEME,
+        "seed_entropy": str(entropy),
+        "seed_scheme": seeds.SEED_SCHEME + (seeds.INITIAL_STREAM if spec.initial.RANDOM else ""),
         "run_fingerprint": fp,
         **provenance_attrs(call),
     }
     return build_dataset(
-        Ls=plan.Ls, Ws=plan.Ws, gamma=spec.gamma, steps=steps, tau=spec.tau, n_realizations=counts,
-        batches=results, attrs=attrs,
+        Ls=plan.Ls, Ws=plan.Ws, gamma=spec.bath.gamma, steps=steps, tau=spec.bath.tau, n_realizations=counts,
+        batches=results, attrs=attrs, observables=spec.observables,
     )
+
+
+def _description(spec: RunSpec) -> dict[str, str]:
+    """The ``title`` and ``conventions`` attributes (for the paper's setup, the strings of every earlier run)."""
+    b = spec.bath.site
+    start = ("Neel start with site 1 up" if spec.initial.NAME == "neel"
+             else f"{spec.initial.NAME} start (attrs initial_state)")
+    disorder = "" if spec.disorder.NAME == "uniform" else f"; fields from the {spec.disorder.NAME} law"
+    return {
+        "title": f"Disordered XXZ chain with a T = infinity bath on site {b}: quantum trajectories",
+        "conventions": f"S = sigma/2; sites 1..L, site {b} = bath site; {start}; "
+        f"time t = step * tau in units of 1/J; kick exp(-i eta gamma Sz_{b}), eta ~ N(0, tau); "
+        f"noise average = Lindblad with dephasing coefficient gamma^2/2{disorder}",
+    }
 
 
 class RunInterrupted(KeyboardInterrupt):

@@ -16,27 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import comb, inf
 
+from ensemble.engines import select
+from ensemble.models.baths.dephasing import DephasingBath
+from ensemble.models.xxz import XXZChain
+
 __all__ = [
     "resolved_engine", "seconds_per_realization", "bytes_per_realization", "spectral_width_bound",
     "available_memory", "check_memory", "check_realization", "Verdict", "MAX_STEPS",
     "MAX_ORDER_PER_STEP", "MAX_MATVECS", "MAX_PHASE_PER_STEP",
 ]
 
-#: Many-body Chebyshev stepper: seconds per step per (sector dimension x L), plus a per-step overhead
-#: (benchmarks/stepper.py: 0.063 ms/step at L = 12, 1.17 ms/step at L = 16).
-MANYBODY_SECONDS_PER_ENTRY = 6e-9
-MANYBODY_SECONDS_PER_STEP = 5e-6
-#: The jump unraveling needs ~35 matvecs per unit time instead of ~250 (benchmarks/stepper.py).
-JUMP_COST_FRACTION = 0.2
-#: Exact noise average at Delta = 0 (L x L correlation matrix): seconds per step per L^3.
-AVERAGED_SECONDS_PER_ENTRY = 5e-11
-#: Free-fermion engine: seconds per step per L^2 / 2 (eigenbasis rank-1 update), plus overhead.
-GAUSSIAN_SECONDS_PER_ENTRY = 2e-9
-GAUSSIAN_SECONDS_PER_STEP = 5e-6
-
-
 def resolved_engine(engine: str, delta: float) -> str:
-    """The engine that ``engine`` selects for this ``delta`` ("auto": gaussian iff delta == 0)."""
+    """The engine family that ``engine`` selects for this ``delta`` ("auto": gaussian iff delta == 0)."""
     if engine == "auto":
         return "gaussian" if delta == 0 else "manybody"
     return engine
@@ -45,16 +36,10 @@ def resolved_engine(engine: str, delta: float) -> str:
 def seconds_per_realization(
     L: int, delta: float, n_steps: int, engine: str = "auto", unraveling: str = "kick", noise: str = "trajectory"
 ) -> float:
-    """Estimated single-core wall time (s) of one realization with ``n_steps`` steps."""
-    if noise == "averaged":
-        per_step = GAUSSIAN_SECONDS_PER_STEP + AVERAGED_SECONDS_PER_ENTRY * L**3
-    elif resolved_engine(engine, delta) == "gaussian":
-        per_step = GAUSSIAN_SECONDS_PER_STEP + GAUSSIAN_SECONDS_PER_ENTRY * L * L / 2
-    else:
-        per_step = MANYBODY_SECONDS_PER_STEP + MANYBODY_SECONDS_PER_ENTRY * comb(L, L // 2) * L
-        if unraveling == "jump":
-            per_step *= JUMP_COST_FRACTION
-    return n_steps * per_step
+    """Estimated single-core wall time (s) of one realization with ``n_steps`` steps (the engine's own
+    estimate, :meth:`ensemble.engines.Engine.seconds`)."""
+    chosen = select(engine, unraveling, noise, XXZChain(delta=delta), DephasingBath())
+    return chosen.seconds(L, n_steps)
 
 
 def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "auto") -> int:

@@ -3,11 +3,12 @@
 A checkpoint directory holds
 
 * ``part-L<L>-W<key>-r<first>-<last>.nc``: one netCDF file per finished batch at one (L, W), with
-  ``sz(realization, gamma, step, site)``, ``field(realization, site)`` (and ``entanglement``), the
+  each stored observable (``sz(realization, gamma, step, site)``, ``entanglement(realization, gamma,
+  step)``, ...: :mod:`ensemble.observables`), ``field(realization, site)``, the
   realization indices as a coordinate, the run's *fingerprint* and a SHA-256 ``checksum`` of the
   indices and arrays. The fingerprint holds every parameter that determines the numbers of a
-  realization except the grid itself (delta, gamma, tau, J, the engine that runs, unraveling,
-  noise, seed entropy, sample steps, entanglement), so a rerun with the same fingerprint reuses
+  realization except the grid itself (generated from the run specification,
+  :meth:`ensemble.run.spec.RunSpec.fingerprint_params`), so a rerun with the same fingerprint reuses
   every realization on disk, even from a run with fewer realizations or grid points;
 * ``run.json``: the fingerprint of the run the directory belongs to, written when it starts. A
   seedless run stores its fresh entropy there, and a resume without a seed picks it up;
@@ -37,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .seeds import w_key
+from ensemble.observables import OBSERVABLES
+from ensemble.run.seeds import w_key
 
 __all__ = [
     "fingerprint", "explain_mismatch", "write_part", "load_parts", "PART_GLOB", "REJECTED", "MANIFEST",
@@ -76,17 +78,12 @@ def checksum(realization: np.ndarray, arrays: dict[str, np.ndarray]) -> str:
 def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, batch: dict) -> Path:
     """Write one batch as ``part-...nc`` via a per-process temporary file and an atomic rename."""
     r = np.asarray(batch["realization"], dtype=np.int64)
-    arrays = {name: batch[name] for name in ("sz", "field", "entanglement") if name in batch}
+    arrays = {name: values for name, values in batch.items() if name != "realization"}
     part = xr.Dataset(
-        {
-            "sz": (("realization", "gamma", "step", "site"), batch["sz"]),
-            "field": (("realization", "site"), batch["field"]),
-        },
+        {name: (_part_dims(name), values) for name, values in arrays.items()},
         coords={"realization": r, "step": np.asarray(steps, dtype=np.int64)},
         attrs={"run_fingerprint": fp, "L": int(L), "W": float(W), "checksum": checksum(r, arrays)},
     )
-    if "entanglement" in batch:
-        part["entanglement"] = (("realization", "gamma", "step"), batch["entanglement"])
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
     tmp = _temporary(path)
     try:
@@ -126,7 +123,13 @@ class _Rejected(Exception):
     """A part file that cannot be trusted; the message says why."""
 
 
-def _read_part(path: Path, fp: str, steps: np.ndarray, entanglement: bool) -> tuple[int, float, np.ndarray, dict]:
+def _part_dims(name: str) -> tuple[str, ...]:
+    if name == "field":
+        return ("realization", "site")
+    return ("realization", "gamma", "step", *OBSERVABLES.get(name).DIMS)
+
+
+def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int, float, np.ndarray, dict]:
     """(L, W, realizations, arrays) of a verified part; ``_Rejected`` or ``ValueError`` otherwise."""
     try:
         with xr.open_dataset(path) as part:
@@ -142,12 +145,13 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, entanglement: bool) -> tu
                          f"({explain_mismatch(str(attrs['run_fingerprint']), fp)}); use another checkpoint directory")
     L, W = int(attrs["L"]), float(attrs["W"])
     r = part.realization.values
-    names = ("sz", "field", "entanglement") if entanglement else ("sz", "field")
+    names = (*observables, "field")
     if any(name not in part for name in names):
         raise _Rejected("lacks a variable this run stores")
     arrays = {name: part[name].values for name in names}
     n = r.size
-    shapes = {"sz": (n, 2, steps.size, L), "field": (n, L), "entanglement": (n, 2, steps.size)}
+    shapes = {name: (n, 2, steps.size, *OBSERVABLES.get(name)().shape(L)) for name in observables}
+    shapes["field"] = (n, L)
     if (r.dtype.kind not in "iu" or n == 0 or np.unique(r).size != n or r.min() < 0
             or "step" not in part.coords or not np.array_equal(part.step.values, steps)
             or any(arrays[k].shape != shapes[k] for k in names)):
@@ -172,9 +176,11 @@ def _reject(directory: Path, path: Path, reason: str) -> None:
 
 
 def load_parts(
-    directory: Path, fp: str, steps: np.ndarray, entanglement: bool = False
+    directory: Path, fp: str, steps: np.ndarray, observables: tuple[str, ...] = ("sz",)
 ) -> dict[tuple[int, float], dict[int, dict[str, np.ndarray]]]:
     """All verified realizations stored in ``directory`` as {(L, W): {r: {"field":, "sz":, ...}}}.
+
+    ``observables`` are the stored quantities of the run; a part must hold each of them.
 
     Parts that fail verification are moved into ``directory/rejected/`` (see the module docstring).
 
@@ -187,7 +193,7 @@ def load_parts(
     parts: dict[Path, tuple[int, float, np.ndarray, dict]] = {}
     for path in sorted(directory.glob(PART_GLOB)):
         try:
-            parts[path] = _read_part(path, fp, steps, entanglement)
+            parts[path] = _read_part(path, fp, steps, observables)
         except _Rejected as bad:
             _reject(directory, path, str(bad))
     owner: dict[tuple[int, float, int], Path] = {}

@@ -14,7 +14,7 @@ S^z basis: a phase ``exp(-i eta gamma sz_1)`` with ``sz_1 = +-1/2`` (S = sigma/2
 Two methods compute ``exp(-i tau H0)``:
 
 ``method="chebyshev"`` (default, production)
-    :class:`ensemble.chebyshev.ChebyshevPropagator`: fixed-order Chebyshev series, order chosen
+    :class:`ensemble.engines.chebyshev.ChebyshevPropagator`: fixed-order Chebyshev series, order chosen
     from Lanczos spectral bounds so that each step has 2-norm error <= ``tol`` (1e-12), in a
     single-threaded numba kernel with the kick fused into the last pass. Several-fold faster per
     step than the reference (see ``benchmarks/README.md``).
@@ -29,17 +29,20 @@ interval; or QuSpin's ``expm_multiply_parallel``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from quspin.tools.evolution import expm_multiply_parallel
 
-from .chebyshev import STEP_TOLERANCE, ChebyshevPropagator
+from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
 
 __all__ = [
     "kicked_magnetizations",
+    "kicked_states",
     "noiseless_magnetizations",
+    "noiseless_states",
     "kick_phases",
     "METHODS",
     "NORM_TOLERANCE",
@@ -99,6 +102,7 @@ def kicked_magnetizations(
     method: Method = "chebyshev",
     tol: float = STEP_TOLERANCE,
     propagator: ChebyshevPropagator | None = None,
+    bath_site: int = 1,
 ) -> np.ndarray:
     """<S^z_j> along one noisy trajectory, sampled after the given numbers of steps.
 
@@ -107,7 +111,7 @@ def kicked_magnetizations(
     H : scipy.sparse.csr_matrix
         H0 in the sector basis (units of J).
     sz : array (L, Ns)
-        S^z_j diagonals (:func:`ensemble.model.sz_diagonals`); row 0 is the bath site.
+        S^z_j diagonals (:func:`ensemble.models.xxz.sz_diagonals`); row j - 1 is site j.
     psi0 : array (Ns,)
         Normalized initial state.
     etas : array
@@ -121,17 +125,42 @@ def kicked_magnetizations(
     tol : float
         Chebyshev only: bound on the 2-norm error of one step.
     propagator : ChebyshevPropagator, optional
-        Chebyshev only: a propagator already built for this H (reuses its spectral bounds).
+        Chebyshev only: a propagator already built for this H and bath site (reuses its bounds).
+    bath_site : int
+        The kicked site b (1..L): the kick is ``exp(-i eta gamma S^z_b)``.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(len(sample_steps), L)``.
     """
+    out = np.empty((len(sample_steps), sz.shape[0]))
+    for k, psi in kicked_states(H, sz[bath_site - 1] > 0, psi0, etas, sample_steps, gamma=gamma, tau=tau,
+                                method=method, tol=tol, propagator=propagator):
+        out[k] = _magnetizations(sz, psi)
+    return out
+
+
+def kicked_states(
+    H: sp.csr_matrix,
+    bath_up: np.ndarray,
+    psi0: np.ndarray,
+    etas: np.ndarray,
+    sample_steps: np.ndarray,
+    *,
+    gamma: float,
+    tau: float,
+    method: Method = "chebyshev",
+    tol: float = STEP_TOLERANCE,
+    propagator: ChebyshevPropagator | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(k, psi)`` at each sample step of one noisy trajectory (norm checked).
+
+    ``bath_up`` (bool, (Ns,)) marks the basis states whose bath site is up; ``psi`` is the live
+    state vector, valid until the next iteration. Other parameters as in :func:`kicked_magnetizations`.
+    """
     _check_method(method)
     psi = np.array(psi0, dtype=np.complex128, order="C")
-    out = np.empty((len(sample_steps), sz.shape[0]))
-    bath_up = sz[0] > 0
     if method == "chebyshev":
         prop = propagator if propagator is not None else ChebyshevPropagator(H, bath_up, tol=tol)
         step = 0
@@ -141,8 +170,8 @@ def kicked_magnetizations(
                 prop.run(psi, tau, kick_phases(etas[step:stop], gamma))
                 step = stop
             _check_norm(psi, step, allowance=2.0 * prop.tol * step)
-            out[k] = _magnetizations(sz, psi)
-        return out
+            yield k, psi
+        return
 
     propagator_q = expm_multiply_parallel(H, a=-1j * tau, dtype=np.complex128)
     work = np.empty(2 * psi0.size, dtype=np.complex128)
@@ -150,12 +179,11 @@ def kicked_magnetizations(
     for k, target in enumerate(sample_steps):
         while step < target:
             psi = propagator_q.dot(psi, work_array=work, overwrite_v=True)
-            phase = np.exp(-0.5j * gamma * etas[step])  # exp(-i eta gamma Sz_1) on Sz_1 = +1/2
+            phase = np.exp(-0.5j * gamma * etas[step])  # exp(-i eta gamma Sz_b) on Sz_b = +1/2
             psi *= np.where(bath_up, phase, phase.conjugate())
             step += 1
         _check_norm(psi, step)
-        out[k] = _magnetizations(sz, psi)
-    return out
+        yield k, psi
 
 
 def noiseless_magnetizations(
@@ -184,19 +212,35 @@ def noiseless_magnetizations(
     numpy.ndarray
         Shape ``(len(times), L)``.
     """
+    out = np.empty((len(times), sz.shape[0]))
+    for k, psi in noiseless_states(H, psi0, times, method=method, tol=tol, propagator=propagator):
+        out[k] = _magnetizations(sz, psi)
+    return out
+
+
+def noiseless_states(
+    H: sp.csr_matrix,
+    psi0: np.ndarray,
+    times: np.ndarray,
+    *,
+    method: Method = "chebyshev",
+    tol: float = STEP_TOLERANCE,
+    propagator: ChebyshevPropagator | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(k, psi)`` at each sample time of the noiseless run (norm checked; ``psi`` is live)."""
     _check_method(method)
     psi = np.array(psi0, dtype=np.complex128, order="C")
-    out = np.empty((len(times), sz.shape[0]))
     if method == "chebyshev":
-        prop = propagator if propagator is not None else ChebyshevPropagator(H, sz[0] > 0, tol=tol)
+        # the bath mask only matters for kicks, which the noiseless run never applies
+        prop = propagator if propagator is not None else ChebyshevPropagator(H, np.ones(psi.size, bool), tol=tol)
         t_now = 0.0
         for k, t in enumerate(times):
             if t > t_now:
                 prop.evolve(psi, t - t_now)
                 t_now = t
             _check_norm(psi, k, allowance=2.0 * prop.tol * k)
-            out[k] = _magnetizations(sz, psi)
-        return out
+            yield k, psi
+        return
 
     propagator_q = expm_multiply_parallel(H, a=-1j, dtype=np.complex128)
     work = np.empty(2 * psi0.size, dtype=np.complex128)
@@ -207,5 +251,4 @@ def noiseless_magnetizations(
             psi = propagator_q.dot(psi, work_array=work, overwrite_v=True)
             t_now = t
         _check_norm(psi, k)
-        out[k] = _magnetizations(sz, psi)
-    return out
+        yield k, psi

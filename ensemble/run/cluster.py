@@ -8,7 +8,7 @@
 * ``client=<distributed.Client>``: use it as it is and leave it open.
 * ``client="synchronous"`` (or ``dask.config.set(scheduler="synchronous")``): no cluster, tasks run
   one after the other in this process: the same numbers, for debugging.
-* ``client=ClusterConfig(...)`` (:mod:`ensemble.jobqueue`, the TOML ``[cluster]`` table): a local
+* ``client=ClusterConfig(...)`` (:mod:`ensemble.run.jobqueue`, the TOML ``[cluster]`` table): a local
   cluster (optionally with TLS), a scheduler address, or a dask-jobqueue batch cluster (SLURM, PBS,
   SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
 
@@ -27,8 +27,8 @@ from contextlib import contextmanager
 
 import dask
 
-from .jobqueue import ClusterConfig, open_cluster
-from .threads import THREAD_VARIABLES
+from ensemble.run.jobqueue import ClusterConfig, open_cluster
+from ensemble.threads import THREAD_VARIABLES
 
 __all__ = ["connect", "SYNCHRONOUS"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .dataset import COMPRESSION, provenance_attrs
+from ensemble.io.dataset import COMPRESSION, provenance_attrs
 
 __all__ = ["combine", "FINGERPRINT_ATTRS"]
 

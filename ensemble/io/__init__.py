@@ -1,0 +1,1 @@
+"""The Dataset: schema, provenance, netCDF and combining runs by fingerprint."""
