@@ -7,7 +7,8 @@ revision on another CPU differs by ~1e-12 (the fastmath numba kernels and the LA
 spectral bounds are machine dependent; measured 2.3e-12 for mbl_front.nc), and mbl_threshold.nc
 predates the jump unraveling's per-step error budget (1.7e-9 at t = 1e4, within that budget).
 Bitwise reproducibility holds on one machine (worker counts, batches, schedulers: test_grid.py);
-a change to the engines is checked bitwise on one machine before and after (benchmarks/).
+a change to the engines is checked bitwise on one machine before and after
+(benchmarks/bitwise_regression.py).
 """
 
 from pathlib import Path
