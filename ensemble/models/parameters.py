@@ -80,8 +80,7 @@ class Parameters:
     """Base of the parameter dataclasses: validates every declared field after construction.
 
     Subclasses are ``@dataclass(frozen=True, kw_only=True)`` with a class attribute ``TABLE`` (the
-    TOML table of their fields). A subclass that needs more than the per-field checks extends
-    :meth:`check` (called once, after the field checks).
+    TOML table of their fields).
     """
 
     TABLE: str = ""
@@ -93,10 +92,6 @@ class Parameters:
             value = getattr(self, f.name)
             checked = _CHECKS[f.metadata["check"]][1](_label(type(self), f), value)
             object.__setattr__(self, f.name, checked)
-        self.check()
-
-    def check(self) -> None:
-        """Further checks across fields (none by default)."""
 
 
 def _label(cls: type, f: dataclasses.Field) -> str:
@@ -118,14 +113,16 @@ def toml_schema(cls: type) -> dict[str, dict[str, tuple[tuple[type, ...], Any, s
     return out
 
 
-def from_table(cls: type, values: dict[str, Any], *, fixed: dict[str, Any] | None = None):
-    """Build ``cls`` from resolved TOML values (keys as in :func:`toml_schema`), plus ``fixed`` fields."""
-    kwargs = dict(fixed or {})
+def from_table(cls: type, values: dict[str, dict[str, Any]]):
+    """Build ``cls`` from resolved TOML tables (``table -> key -> value``; None means unset)."""
+    kwargs = {}
     for f in _declared(cls):
-        table = f.metadata["table"] or cls.TABLE
-        key = f.metadata["key"] or f.name
-        if key in values.get(table, {}):
-            kwargs[f.name] = values[table][key]
+        table, key = f.metadata["table"] or cls.TABLE, f.metadata["key"] or f.name
+        given = values.get(table, {})
+        if given.get(key) is not None:
+            kwargs[f.name] = given[key]
+        elif f.default is REQUIRED:
+            raise ValueError(f"config key {table}.{key} is required")
     return cls(**kwargs)
 
 

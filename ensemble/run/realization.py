@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ensemble.engines import Task
+from ensemble.engines import FLAGS, Task
 from ensemble.run import seeds
 from ensemble.run.spec import RunSpec
 
@@ -17,10 +17,10 @@ __all__ = ["RunSpec", "realization_task", "run_realization", "run_batch", "UNRAV
 
 #: "kick": the paper's Gaussian kick per step; "jump": exact Z-flip unraveling of the same
 #: channel (:mod:`ensemble.engines.jump`), exact for realization-averaged linear quantities only.
-UNRAVELINGS = ("kick", "jump")
+UNRAVELINGS = FLAGS["unraveling"]
 #: "trajectory": one noise trajectory per realization; "averaged": the exact noise mean of the
 #: stepper (Delta = 0, correlation matrix, :func:`ensemble.lindblad.averaged_magnetizations`).
-NOISE_MODES = ("trajectory", "averaged")
+NOISE_MODES = FLAGS["noise"]
 
 
 def realization_task(spec: RunSpec, L: int, W: float, r: int) -> Task:

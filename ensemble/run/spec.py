@@ -27,7 +27,7 @@ from ensemble.models.disorder import LAWS, Disorder
 from ensemble.models.disorder import SELECTOR as LAW_SELECTOR
 from ensemble.models.initial_states import SELECTOR as STATE_SELECTOR
 from ensemble.models.initial_states import STATES, ProductState
-from ensemble.models.parameters import REQUIRED, attrs_items, fingerprint_items, toml_schema
+from ensemble.models.parameters import attrs_items, fingerprint_items, from_table, toml_schema
 from ensemble.models.xxz import XXZChain
 from ensemble.observables import resolve as resolve_observables
 
@@ -80,7 +80,7 @@ def build_parts(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
     ValueError
         For an unknown kind, or a parameter the chosen kind does not have (naming the key).
     """
-    parts: dict[str, Any] = {"chain": _construct(XXZChain, values)}
+    parts: dict[str, Any] = {"chain": from_table(XXZChain, values)}
     for name, table, selector, registry, default in PARTS:
         cls = registry.get(values.get(table, {}).get(selector, default))
         own = {(f.metadata["table"] or cls.TABLE, f.metadata["key"] or f.name)
@@ -88,22 +88,8 @@ def build_parts(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for key, value in values.get(table, {}).items():
             if key != selector and (table, key) not in own and value is not None:
                 raise ValueError(f"{table}.{key} is not a parameter of the {registry.what} {cls.NAME!r}")
-        parts[name] = _construct(cls, values)
+        parts[name] = from_table(cls, values)
     return parts
-
-
-def _construct(cls: type, values: dict[str, dict[str, Any]]):
-    kwargs = {}
-    for f in fields(cls):
-        if "check" not in f.metadata:
-            continue
-        table, key = f.metadata["table"] or cls.TABLE, f.metadata["key"] or f.name
-        given = values.get(table, {})
-        if key in given and given[key] is not None:
-            kwargs[f.name] = given[key]
-        elif f.default is REQUIRED:
-            raise ValueError(f"config key {table}.{key} is required")
-    return cls(**kwargs)
 
 
 @dataclass(frozen=True, kw_only=True)
