@@ -96,6 +96,8 @@ class Engine:
         realization means linear in the state are the paper's: nonlinear observables are refused).
     PRIORITY : int
         Order of the ``engine="auto"`` lookup (lower first).
+    BATHS : tuple of str
+        The bath kinds it applies (:mod:`ensemble.models.baths`); others are refused.
     """
 
     NAME = ""
@@ -105,9 +107,12 @@ class Engine:
     STATE = ""
     EXACT_FOR = "trajectories"
     PRIORITY = 100
+    BATHS: tuple[str, ...] = ("dephasing",)
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
         """Why this engine cannot run the request, or None if it can."""
+        if bath.NAME not in self.BATHS:
+            return f"the {self.NAME} engine does not apply the {bath.NAME!r} bath (it applies {self.BATHS})"
         for name in observables:
             obs = OBSERVABLES.get(name)
             if self.STATE not in obs.STATES:

@@ -87,8 +87,10 @@ class Observable:
     LINEAR = False
 
     def shape(self, L: int) -> tuple[int, ...]:
-        """Shape of one sample for a chain of length L."""
-        return tuple(L if d == "site" else 1 for d in self.DIMS)
+        """Shape of one sample for a chain of length L (``site`` is the only sample dim so far)."""
+        if any(d != "site" for d in self.DIMS):
+            raise ValueError(f"observable {self.NAME!r}: unknown sample dims {self.DIMS} (known: 'site')")
+        return tuple(L for _ in self.DIMS)
 
     def evaluate(self, state) -> np.ndarray | float:
         """The value on one state (a :class:`SectorState`, :class:`OrbitalState` or :class:`MagnetizationState`)."""
