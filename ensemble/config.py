@@ -62,7 +62,7 @@ from ensemble.models.parameters import REQUIRED as _PARAMETER_REQUIRED
 from ensemble.run.jobqueue import CONFIG_SCHEMA as _CLUSTER_SCHEMA
 from ensemble.models.disorder import LAWS
 from ensemble.models.initial_states import STATES
-from ensemble.run.spec import DEFAULTS, build_parts, physics_schema
+from ensemble.run.spec import DEFAULTS, build_parts, fill_kind_defaults, physics_schema
 
 __all__ = ["SCHEMA", "load_config", "apply_override", "resolve", "to_run_grid_kwargs", "dumps"]
 
@@ -165,6 +165,7 @@ def resolve(config: dict) -> dict[str, dict[str, Any]]:
                 raise ValueError(f"config key {table}.{key} is required")
             else:
                 out[table][key] = default
+    fill_kind_defaults(out)
     if out["grid"]["t_final"] is None and out["grid"]["times"] is None:
         raise ValueError("config needs grid.t_final or grid.times")
     return out

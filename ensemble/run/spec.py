@@ -31,7 +31,7 @@ from ensemble.models.parameters import attrs_items, fingerprint_items, from_tabl
 from ensemble.models.xxz import XXZChain
 from ensemble.observables import resolve as resolve_observables
 
-__all__ = ["RunSpec", "PARTS", "physics_schema", "build_parts", "DEFAULTS"]
+__all__ = ["RunSpec", "PARTS", "physics_schema", "build_parts", "fill_kind_defaults", "DEFAULTS"]
 
 #: The parts that come in kinds: (RunSpec field, TOML table, selector key, registry, default kind).
 PARTS = (
@@ -70,6 +70,22 @@ def physics_schema() -> dict[str, dict[str, tuple[tuple[type, ...], Any, str]]]:
                     if key not in out.setdefault(tbl, {}) or name == default:
                         out[tbl][key] = (types, value if name == default else None, doc)
     return out
+
+
+def fill_kind_defaults(values: dict[str, dict[str, Any]]) -> None:
+    """Fill the unset (None) parameters of the chosen kinds with their defaults, in place.
+
+    Unknown kinds are left for :func:`build_parts` to refuse.
+    """
+    for _, table, selector, registry, default in PARTS:
+        given = values.get(table, {})
+        name = given.get(selector, default)
+        if name not in registry.names():
+            continue
+        for tbl, keys in toml_schema(registry.get(name)).items():
+            for key, (_, value, _) in keys.items():
+                if values.get(tbl, {}).get(key) is None:
+                    values.setdefault(tbl, {})[key] = value
 
 
 def build_parts(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
