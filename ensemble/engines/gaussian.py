@@ -44,6 +44,7 @@ import scipy.linalg as sla
 from ensemble.engines import REGISTRY, Engine, Sample, Task
 from ensemble.models.free_fermion import entanglement_entropy, hopping_matrix
 from ensemble.observables import OrbitalState
+from ensemble.observables.sz import LocalMagnetization
 from ensemble.validation import validate_fields, validate_steps
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
 
 #: A run whose orbitals deviate from orthonormality by more than this (max |W^dag W - 1|) raises.
 ORTHONORMALITY_TOLERANCE = 1e-10
+_SZ = LocalMagnetization()
 #: Rounding makes |exp(-i tau e)| and |v| differ from 1 by ~1e-16 with a fixed sign, so the
 #: deviation grows linearly, ~1e-16 per step (2e-12 after 20,000 steps at L = 100 and 200). Every
 #: ``_DRIFT_CHUNK`` steps it is measured, and only above ``_DRIFT_THRESHOLD`` are the orbitals
@@ -316,7 +318,7 @@ def gaussian_trajectory(
     sz = np.empty((n, L))
     entropy = np.empty((n, len(cuts)))
     for k, (Wr, Wi) in enumerate(_evolve(fields, etas, sample_steps, gamma=gamma, tau=tau, J=J)):
-        sz[k] = np.einsum("jk,jk->j", Wr, Wr) + np.einsum("jk,jk->j", Wi, Wi) - 0.5
+        sz[k] = _SZ.evaluate(OrbitalState(Wr, Wi))
         if cuts:
             W = Wr + 1j * Wi
             entropy[k] = [entanglement_entropy(W, c) for c in cuts]

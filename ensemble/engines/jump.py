@@ -55,7 +55,7 @@ from ensemble.engines.manybody import ManyBodyEngine, SectorOperators
 from ensemble.models import xxz as model
 from ensemble.observables import SectorState
 from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
-from ensemble.engines.stepper import _check_norm
+from ensemble.engines.stepper import _check_norm, _magnetizations
 from ensemble.validation import validate_chain, validate_scalar, validate_steps
 
 __all__ = ["flip_probability", "flip_steps", "jump_magnetizations", "jump_from_operator", "jump_states", "JumpEngine"]
@@ -113,7 +113,7 @@ def jump_from_operator(
     flips = flip_steps(p, int(steps[-1]), rng)
     out = np.empty((steps.size, sz.shape[0]))
     for k, psi in jump_states(propagator, psi0, steps, flips, tau=tau):
-        out[k] = sz @ (psi.real**2 + psi.imag**2)
+        out[k] = _magnetizations(sz, psi)
     return out, int(flips.size)
 
 
