@@ -252,9 +252,16 @@ def threshold_time(
         Dims (L, W), times in units of 1/J: ``t_tilde`` (the chosen definition), ``censored``
         (bool: t~ does not happen within the data, so t~ > t_final is only a lower bound;
         ``t_tilde`` is NaN there, never a number), ``t_tilde_lower`` / ``t_tilde_upper``
-        (interpolated crossings of Ir + Ir_err and Ir - Ir_err: the error band of the crossing;
-        NaN where that curve never crosses), ``crossed`` (= not censored). Attributes ``r_th``,
-        ``definition``, ``t_final`` (the last sample time: the lower bound of a censored t~).
+        (interpolated crossings of Ir + Ir_err and Ir - Ir_err: the error band of the central
+        crossing; NaN where that curve never crosses), ``crossed`` (= not censored). Attributes
+        ``r_th``, ``definition``, ``t_final`` (the last sample time: the lower bound of a censored t~).
+
+    Notes
+    -----
+    The band brackets the ``"crossing"`` t~. The ``"paper"`` t~ is the first sample after the
+    crossing of Ir - Ir_err, so ``t_tilde_upper <= t_tilde`` there, by less than one sample
+    spacing: the band is then a per-point indication, not an interval for that t~. Intervals that
+    are reported come from resampling realizations (:func:`analysis.resample.bootstrap`).
     """
     r_th = check_fraction(r_th, "r_th")
     if definition not in ("paper", "crossing"):

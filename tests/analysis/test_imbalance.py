@@ -138,6 +138,12 @@ class TestThresholdTime:
         tt = threshold_time(ri)
         assert tt["t_tilde_lower"].item() == pytest.approx(np.exp((0.17 - e) / a), rel=1e-12)
         assert tt["t_tilde_upper"].item() == pytest.approx(np.exp((0.17 + e) / a), rel=1e-12)
+        # the paper's t~ is the first *sample* after the interpolated crossing of Ir - err, so it
+        # sits at or above t_tilde_upper, by less than one sample spacing
+        k = int(np.searchsorted(t, tt["t_tilde"].item()))
+        assert t[k - 1] < tt["t_tilde_upper"].item() <= tt["t_tilde"].item() == t[k]
+        crossing = threshold_time(ri, definition="crossing")
+        assert crossing["t_tilde_lower"].item() < crossing["t_tilde"].item() < crossing["t_tilde_upper"].item()
 
     def test_never_crossing_is_nan_and_flagged(self, synth):
         ds = _linear_ir(synth, 0.01, 0.0)  # reaches only ~0.07 by t = 1000
