@@ -12,7 +12,7 @@ from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
 from .reduced import per_realization_imbalance
 from .report import Report, report, report_markdown
-from .resample import bootstrap, verdicts
+from .resample import bootstrap, refit_sizes, verdicts
 from .accessor import AvalancheAccessor  # noqa: E402  (registers ds.avalanche)
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "imbalance",
     "linear_fit",
     "per_realization_imbalance",
+    "refit_sizes",
     "relative_imbalance",
     "report",
     "report_markdown",

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from ._validate import check_fraction, require_schema, set_attrs, valid_pairs
+from ._validate import check_fraction, require, require_schema, set_attrs, valid_pairs
 from .fits import LN4
 from .front import MIN_WINDOW_POINTS, TWO_LN4, front, suggest_window, undefined_front_reason
 from .imbalance import first_crossing, first_time_above, imbalance
@@ -206,6 +206,72 @@ def _summaries(out: xr.Dataset, name: str, samples: np.ndarray, dims: tuple[str,
         f"{long_name}: one value per resample", units)
 
 
+def _threshold_fits(out: xr.Dataset, y: np.ndarray, Ls: np.ndarray, Ws: np.ndarray, coords: dict,
+                    confidence: float) -> None:
+    """Add kappa(W), alpha, c, W~ and their point counts to ``out`` from ``y = ln t~``, shaped
+    (1 + resamples, L, W) with row 0 the data and NaN for censored t~ (left out of every fit)."""
+    B = y.shape[0] - 1
+    # kappa(W): ln t~ = a + kappa L; fit along L
+    _, kap = masked_line(Ls.astype(float), np.moveaxis(y, 1, -1), 2)  # (B+1, W)
+    _summaries(out, "kappa", kap, ("W",), coords, confidence, "kappa = d ln t~/dL (per lattice site)", "1")
+    fin = np.isfinite(y[0])
+    out["kappa_n"] = set_attrs(xr.DataArray(fin.sum(0), dims=("W",)), "L values in the data's fit", "1")
+    out["kappa_n_censored"] = set_attrs(xr.DataArray((~fin).sum(0), dims=("W",)), "censored t~ left out", "1")
+    LW = (Ls[:, None] * Ws[None, :]).astype(float).ravel()
+    c, alpha = masked_line(LW, y.reshape(B + 1, -1), 2)
+    _summaries(out, "alpha", alpha, (), coords, confidence, "alpha in ln t~ = c + alpha L W (per site per J)", "1")
+    _summaries(out, "c", c, (), coords, confidence, "intercept c of ln t~ = c + alpha L W", "1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wt = np.where(alpha > 0, 2 * LN2 / alpha, np.where(np.isnan(alpha), np.nan, np.inf))
+    _summaries(out, "W_tilde", wt, (), coords, confidence, "W~/J = 2 ln 2 / alpha (Eq. 10)", "1")
+    out["alpha_n"] = set_attrs(xr.DataArray(int(fin.sum())), "(L, W) points in the data's joint fit", "1")
+    out["alpha_n_censored"] = set_attrs(xr.DataArray(int((~fin).sum())), "censored t~ left out", "1")
+
+
+def refit_sizes(bs: xr.Dataset, L: list[int] | np.ndarray) -> xr.Dataset:
+    """The threshold-time fits of a :func:`bootstrap` on a subset of its sizes, same resamples.
+
+    The draw of each (L, W) grid point does not depend on the other grid points, so this equals
+    ``bootstrap(ds.sel(L=L))`` in its fit variables, bit for bit, without resampling again: use
+    it to see how kappa, alpha and W~ drift with the range of L fitted.
+
+    Parameters
+    ----------
+    bs
+        Output of :func:`bootstrap`.
+    L
+        The sizes to keep (at least two, all in ``bs``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``kappa`` (W), ``alpha``, ``c``, ``W_tilde`` with ``_se``, ``_lo``, ``_hi``, ``_samples``,
+        ``kappa_n``, ``kappa_n_censored``, ``alpha_n``, ``alpha_n_censored``, and the chosen
+        definition's t~ and ``_censored`` at those L (so :func:`verdicts` applies); ``bs``'s attributes.
+    """
+    require(bs, variables=["t_tilde_paper_samples", "t_tilde_crossing_samples"], dims=["L", "W", "resample"],
+            what="bs")
+    Ls = np.asarray(L, dtype=int)
+    if Ls.ndim != 1 or len(np.unique(Ls)) < 2:
+        raise ValueError(f"L: need at least two distinct sizes; got {L!r}")
+    absent = sorted(set(Ls.tolist()) - set(bs["L"].values.astype(int).tolist()))
+    if absent:
+        raise ValueError(f"L: size(s) {absent} not in the bootstrap (it has L = {bs['L'].values.tolist()})")
+    sub = bs.sel(L=Ls)
+    name = f"t_tilde_{bs.attrs['definition']}"
+    point = sub[name].transpose("L", "W").values[None]
+    res = sub[f"{name}_samples"].transpose("resample", "L", "W").values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(np.concatenate([point, np.where(np.isinf(res), np.nan, res)]))
+    coords = {"L": sub["L"], "W": sub["W"]}
+    out = xr.Dataset(coords={**coords, "resample": bs["resample"]})
+    out[name] = sub[name]
+    out[f"{name}_censored"] = sub[f"{name}_censored"]
+    _threshold_fits(out, y, Ls, sub["W"].values.astype(float), coords, float(bs.attrs["confidence"]))
+    out.attrs.update(bs.attrs)
+    return out
+
+
 def bootstrap(
     ds: xr.Dataset,
     *,
@@ -368,21 +434,7 @@ def bootstrap(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.log(kept[f"t_tilde_{definition}"])  # censored: NaN, dropped from the fits
-    # kappa(W): ln t~ = a + kappa L; fit along L
-    _, kap = masked_line(Ls.astype(float), np.moveaxis(y, 1, -1), 2)  # (B+1, W)
-    _summaries(out, "kappa", kap, ("W",), coords, confidence, "kappa = d ln t~/dL (per lattice site)", "1")
-    fin = np.isfinite(y[0])
-    out["kappa_n"] = set_attrs(xr.DataArray(fin.sum(0), dims=("W",)), "L values in the data's fit", "1")
-    out["kappa_n_censored"] = set_attrs(xr.DataArray((~fin).sum(0), dims=("W",)), "censored t~ left out", "1")
-    LW = (Ls[:, None] * Ws[None, :]).astype(float).ravel()
-    c, alpha = masked_line(LW, y.reshape(B + 1, -1), 2)
-    _summaries(out, "alpha", alpha, (), coords, confidence, "alpha in ln t~ = c + alpha L W (per site per J)", "1")
-    _summaries(out, "c", c, (), coords, confidence, "intercept c of ln t~ = c + alpha L W", "1")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wt = np.where(alpha > 0, 2 * LN2 / alpha, np.where(np.isnan(alpha), np.nan, np.inf))
-    _summaries(out, "W_tilde", wt, (), coords, confidence, "W~/J = 2 ln 2 / alpha (Eq. 10)", "1")
-    out["alpha_n"] = set_attrs(xr.DataArray(int(fin.sum())), "(L, W) points in the data's joint fit", "1")
-    out["alpha_n_censored"] = set_attrs(xr.DataArray(int((~fin).sum())), "censored t~ left out", "1")
+    _threshold_fits(out, y, Ls, Ws, coords, confidence)
 
     if fr is not None:
         lo, hi = interval(h[1:], confidence)

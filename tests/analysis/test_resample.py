@@ -142,6 +142,44 @@ class TestPointEstimate:
             bootstrap(_random_ds(synth), **kw)
 
 
+class TestRefitSizes:
+    """Fits on a subset of the sizes from the same resamples equal a bootstrap of that subset."""
+
+    FITS = ("kappa", "alpha", "c", "W_tilde")
+
+    @pytest.mark.parametrize("definition", ["paper", "crossing"])
+    def test_equals_a_bootstrap_of_the_subset(self, synth, definition):
+        ds = _random_ds(synth, Ls=(4, 6, 8), nr=10, seed=2)
+        full = bootstrap(ds, n_resamples=40, seed=3, r_th=0.05, definition=definition, with_front=False)
+        sub = analysis.refit_sizes(full, L=[6, 8])
+        alone = bootstrap(ds.sel(L=[6, 8]), n_resamples=40, seed=3, r_th=0.05, definition=definition,
+                          with_front=False)
+        assert np.isfinite(alone["alpha"].item()) and int(alone["alpha_n"]) == 4
+        for name in self.FITS:
+            for suffix in ("", "_se", "_lo", "_hi", "_samples"):
+                np.testing.assert_array_equal(sub[name + suffix].values, alone[name + suffix].values, err_msg=name + suffix)
+        for name in ("kappa_n", "kappa_n_censored", "alpha_n", "alpha_n_censored"):
+            np.testing.assert_array_equal(sub[name].values, alone[name].values)
+        xr.testing.assert_identical(verdicts(sub), verdicts(alone))
+        # a different range of L gives a different fit: the subset is really used
+        assert sub["alpha"].item() != full["alpha"].item()
+
+    def test_censored_points_stay_out(self, synth):
+        ds = _random_ds(synth, Ls=(4, 6, 8), nr=10, seed=2)
+        full = bootstrap(ds, n_resamples=20, seed=3, r_th=0.15, with_front=False)
+        sub = analysis.refit_sizes(full, L=[4, 6, 8])
+        n_cens = int(full["t_tilde_paper_censored"].sum())
+        assert 0 < n_cens < 6  # some, not all, t~ beyond the data
+        assert int(sub["alpha_n_censored"]) == n_cens and int(sub["alpha_n"]) == 6 - n_cens
+        assert sub["alpha"].item() == full["alpha"].item()  # all sizes: the bootstrap's own fit
+
+    @pytest.mark.parametrize("L, match", [([6], "two distinct"), ([6, 6], "two distinct"), ([6, 10], r"\[10\]")])
+    def test_bad_sizes_are_refused(self, synth, L, match):
+        full = bootstrap(_random_ds(synth), n_resamples=10, r_th=0.1, with_front=False)
+        with pytest.raises(ValueError, match=match):
+            analysis.refit_sizes(full, L=L)
+
+
 def _front_ds(synth, n: int, inv_A: float = 3.2, spread: float = 0.5, seed: int = 0):
     """(L = 10, W = 1) with h_r(t) = A_r ln t + 0.2 per realization, A_r = A (1 + spread xi_r).
 
