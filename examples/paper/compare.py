@@ -78,6 +78,16 @@ def shipped(kind: str) -> tuple[xr.Dataset | None, list[str], list[str]]:
     return combined, [s["name"] for s, _ in used], [s["name"] for s, _ in missing] + [f"{n} (size incomplete)" for n in left]
 
 
+def incomplete(kind: str) -> xr.Dataset | None:
+    """The combined shipped sub-runs of ``kind`` at the sizes not yet complete (None if there are none)."""
+    camp = _campaign()
+    c = camp.load()
+    _, used, _ = shipped(kind)
+    paths = [camp._paths(c, s["name"])[2] for s in c["subrun"] if s["kind"] == kind and s["name"] not in used]
+    paths = [p for p in paths if p.is_file()]
+    return ensemble.combine(paths) if paths else None
+
+
 def _row(s, quantity: str, **sel) -> object:
     rows = s[s.quantity == quantity]
     for key, value in sel.items():
@@ -195,6 +205,20 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
                 cells.append("censored" if r["t_tilde_paper_censored"] else
                              format_interval(r["t_tilde_paper"], r["t_tilde_paper_lo"], r["t_tilde_paper_hi"]))
             md.append(f"| {L} | {int(g[g.L == L].n_realizations.iloc[0])} | " + " | ".join(cells) + " |")
+        part = incomplete("threshold")
+        if part is not None:
+            bp = analysis.bootstrap(part, **kw)
+            for L in part.L.values:
+                cells = []
+                for W in Ws:
+                    if W not in part.W.values:
+                        cells.append("not yet run")
+                        continue
+                    b = bp.sel(L=L, W=W)
+                    cells.append("censored" if bool(b.t_tilde_paper_censored) else format_interval(
+                        float(b.t_tilde_paper), float(b.t_tilde_paper_lo), float(b.t_tilde_paper_hi)))
+                md.append(f"| {L} (incomplete: not in the fits below) | {int(bp.n_realizations.sel(L=L).max())} | "
+                          + " | ".join(cells) + " |")
         md.append("\n| W | kappa = d ln t~/dL [1/site] (95 %) | kappa > ln 4 | P |\n| --- | --- | --- | --- |")
         for W in Ws:
             k = _row(s, "kappa", W=W)
