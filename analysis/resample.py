@@ -252,8 +252,8 @@ def refit_sizes(bs: xr.Dataset, L: list[int] | np.ndarray) -> xr.Dataset:
     require(bs, variables=["t_tilde_paper_samples", "t_tilde_crossing_samples"], dims=["L", "W", "resample"],
             what="bs")
     Ls = np.asarray(L, dtype=int)
-    if Ls.ndim != 1 or len(np.unique(Ls)) < 2:
-        raise ValueError(f"L: need at least two distinct sizes; got {L!r}")
+    if Ls.ndim != 1 or len(Ls) < 2 or len(np.unique(Ls)) != len(Ls):
+        raise ValueError(f"L: need at least two distinct sizes, each once; got {L!r}")
     absent = sorted(set(Ls.tolist()) - set(bs["L"].values.astype(int).tolist()))
     if absent:
         raise ValueError(f"L: size(s) {absent} not in the bootstrap (it has L = {bs['L'].values.tolist()})")

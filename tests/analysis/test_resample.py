@@ -173,7 +173,8 @@ class TestRefitSizes:
         assert int(sub["alpha_n_censored"]) == n_cens and int(sub["alpha_n"]) == 6 - n_cens
         assert sub["alpha"].item() == full["alpha"].item()  # all sizes: the bootstrap's own fit
 
-    @pytest.mark.parametrize("L, match", [([6], "two distinct"), ([6, 6], "two distinct"), ([6, 10], r"\[10\]")])
+    @pytest.mark.parametrize("L, match", [([6], "two distinct"), ([6, 6], "two distinct"), ([4, 6, 6], "each once"),
+                                          ([6, 10], r"\[10\]")])
     def test_bad_sizes_are_refused(self, synth, L, match):
         full = bootstrap(_random_ds(synth), n_resamples=10, r_th=0.1, with_front=False)
         with pytest.raises(ValueError, match=match):
