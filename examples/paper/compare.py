@@ -78,11 +78,11 @@ def shipped(kind: str) -> tuple[xr.Dataset | None, list[str], list[str]]:
     return combined, [s["name"] for s, _ in used], [s["name"] for s, _ in missing] + [f"{n} (size incomplete)" for n in left]
 
 
-def incomplete(kind: str) -> xr.Dataset | None:
-    """The combined shipped sub-runs of ``kind`` at the sizes not yet complete (None if there are none)."""
+def incomplete(kind: str, used: list[str]) -> xr.Dataset | None:
+    """The combined shipped sub-runs of ``kind`` not in ``used`` (the names :func:`shipped` combined):
+    those at sizes not yet complete (None if there are none)."""
     camp = _campaign()
     c = camp.load()
-    _, used, _ = shipped(kind)
     paths = [camp._paths(c, s["name"])[2] for s in c["subrun"] if s["kind"] == kind and s["name"] not in used]
     paths = [p for p in paths if p.is_file()]
     return ensemble.combine(paths) if paths else None
@@ -114,9 +114,10 @@ def _size_ranges(bs: xr.Dataset, Ws: list[float]) -> list[str]:
                    f"{format_interval(float(f.W_tilde), float(f.W_tilde_lo), float(f.W_tilde_hi), '.1f')} | {kap} |")
     t = bs.time.values
     step = float(np.median(np.diff(np.log(t[t > 1.0]))))
+    dL = int(np.min(np.diff(Ls)))
     out.append(f"\nln 4 = {LN4:.2f}: kappa > ln 4 would mean t~ grows faster than 4^L (robust against avalanches). "
                f"The paper's t~ is a sample time and the samples are {step:.2f} apart in ln t, so kappa from two "
-               f"sizes 2 apart moves in steps of {step / 2:.2f}.\n")
+               f"sizes {dL} apart moves in steps of {step / dL:.2f}.\n")
     return out
 
 
@@ -205,7 +206,7 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
                 cells.append("censored" if r["t_tilde_paper_censored"] else
                              format_interval(r["t_tilde_paper"], r["t_tilde_paper_lo"], r["t_tilde_paper_hi"]))
             md.append(f"| {L} | {int(g[g.L == L].n_realizations.iloc[0])} | " + " | ".join(cells) + " |")
-        part = incomplete("threshold")
+        part = incomplete("threshold", thr_used)
         if part is not None:
             bp = analysis.bootstrap(part, **kw)
             for L in part.L.values:
