@@ -28,7 +28,7 @@ from ensemble.models.parameters import Registry
 from ensemble.models.xxz import XXZChain
 from ensemble.observables import OBSERVABLES
 
-__all__ = ["Engine", "Task", "REGISTRY", "select", "FLAGS", "engine_choices"]
+__all__ = ["Engine", "Task", "REGISTRY", "select", "FLAGS", "DEVICES", "engine_choices"]
 
 REGISTRY = Registry("engine", __name__)
 #: The values of the user-facing flags (``engine`` also takes a registered engine's name).
@@ -36,9 +36,14 @@ FLAGS = {"engine": ("auto", "manybody", "gaussian"), "unraveling": ("kick", "jum
          "noise": ("trajectory", "averaged")}
 
 
+#: The values of the ``device`` flag.
+DEVICES = ("cpu", "gpu")
+
+
 def engine_choices() -> tuple[str, ...]:
-    """Every accepted value of the ``engine`` flag: "auto", the families, the registered names."""
-    return tuple(dict.fromkeys([*FLAGS["engine"], *REGISTRY.names()]))
+    """Every accepted value of the ``engine`` flag: "auto", the families, the registered names and aliases."""
+    aliases = [alias for _, cls in REGISTRY.items() for alias in cls.ALIASES]
+    return tuple(dict.fromkeys([*FLAGS["engine"], *aliases, *REGISTRY.names()]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +103,14 @@ class Engine:
         Order of the ``engine="auto"`` lookup (lower first).
     BATHS : tuple of str
         The bath kinds it applies (:mod:`ensemble.models.baths`); others are refused.
+    ALIASES : tuple of str
+        Further values of the ``engine`` flag that select it (engines of one implementation that
+        serve several unravelings share one, e.g. ``"batched"``).
+    DEVICES : tuple of str
+        The devices it runs on (``"cpu"``, ``"gpu"``); ``device`` is the one an instance uses.
+    BITWISE_ACROSS_BATCHES : bool
+        Whether a realization's numbers are bitwise the same in any batch (True for the engines that
+        run one realization at a time; the batched engine agrees to ~1e-15 across block widths).
     """
 
     NAME = ""
@@ -108,6 +121,10 @@ class Engine:
     EXACT_FOR = "trajectories"
     PRIORITY = 100
     BATHS: tuple[str, ...] = ("dephasing",)
+    ALIASES: tuple[str, ...] = ()
+    DEVICES: tuple[str, ...] = ("cpu",)
+    device = "cpu"
+    BITWISE_ACROSS_BATCHES = True
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
         """Why this engine cannot run the request, or None if it can."""
@@ -159,29 +176,39 @@ class Engine:
         """Several realizations (a batched or GPU engine overrides this; the default is a loop)."""
         return [self.run(task, rng) for task, rng in zip(tasks, rngs)]
 
+    def preferred_batch(self, L: int) -> int | None:
+        """Realizations per Dask task this engine wants (None: size tasks by :meth:`seconds`)."""
+        return None
+
 
 def select(engine: str, unraveling: str, noise: str, chain: XXZChain, bath: Bath,
-           observables: Sequence[str] = ("sz",)) -> Engine:
-    """The registered engine the flags select for this chain, bath and observables.
+           observables: Sequence[str] = ("sz",), device: str = "cpu") -> Engine:
+    """The registered engine the flags select for this chain, bath, observables and device.
 
     Raises
     ------
     ValueError
         If no engine serves the flags, or the one asked for refuses (its reason is the message).
     """
-    choices = {"engine": engine_choices(), "unraveling": FLAGS["unraveling"], "noise": FLAGS["noise"]}
-    for flag, value in (("engine", engine), ("unraveling", unraveling), ("noise", noise)):
+    choices = {"engine": engine_choices(), "unraveling": FLAGS["unraveling"], "noise": FLAGS["noise"],
+               "device": DEVICES}
+    for flag, value in (("engine", engine), ("unraveling", unraveling), ("noise", noise), ("device", device)):
         if value not in choices[flag]:
             raise ValueError(f"{flag} must be one of {choices[flag]}; got {flag}={value!r}")
     candidates = sorted((cls for _, cls in REGISTRY.items() if cls.UNRAVELING == unraveling and cls.NOISE == noise),
                         key=lambda cls: cls.PRIORITY)
     if engine in FLAGS["engine"][1:]:
         candidates = [cls for cls in candidates if cls.FAMILY == engine]
-    elif engine != "auto":  # a registered engine by name
-        candidates = [cls for cls in candidates if cls.NAME == engine]
+    elif engine != "auto":  # a registered engine by name or alias
+        candidates = [cls for cls in candidates if engine == cls.NAME or engine in cls.ALIASES]
     reasons = []
     for cls in candidates:
+        if device not in cls.DEVICES:
+            reasons.append(f'the {cls.NAME} engine runs on {" or ".join(cls.DEVICES)} only '
+                           f'(device="{device}" needs engine="batched")')
+            continue
         instance = cls.for_family(engine) if hasattr(cls, "for_family") else cls()
+        instance.device = device
         reason = instance.refuse(chain, bath, observables)
         if reason is None:
             return instance

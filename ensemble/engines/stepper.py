@@ -34,7 +34,6 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
-from quspin.tools.evolution import expm_multiply_parallel
 
 from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
 
@@ -173,6 +172,8 @@ def kicked_states(
             yield k, psi
         return
 
+    from quspin.tools.evolution import expm_multiply_parallel  # the reference method only
+
     propagator_q = expm_multiply_parallel(H, a=-1j * tau, dtype=np.complex128)
     work = np.empty(2 * psi0.size, dtype=np.complex128)
     step = 0
@@ -241,6 +242,8 @@ def noiseless_states(
             _check_norm(psi, k, allowance=2.0 * prop.tol * k)
             yield k, psi
         return
+
+    from quspin.tools.evolution import expm_multiply_parallel  # the reference method only
 
     propagator_q = expm_multiply_parallel(H, a=-1j, dtype=np.complex128)
     work = np.empty(2 * psi0.size, dtype=np.complex128)

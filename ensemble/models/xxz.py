@@ -22,8 +22,6 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
-from quspin.basis import spin_basis_1d
-from quspin.operators import hamiltonian
 
 from ensemble.models.parameters import REQUIRED, Parameters, parameter
 
@@ -45,8 +43,11 @@ class XXZChain(Parameters):
 
 
 @lru_cache(maxsize=16)
-def sector_basis(L: int) -> spin_basis_1d:
-    """QuSpin basis of the Sz_tot = 0 sector (``Nup = L // 2``), spin-1/2 with S = sigma/2.
+def sector_basis(L: int):
+    """QuSpin basis (``spin_basis_1d``) of the Sz_tot = 0 sector (``Nup = L // 2``), S = sigma/2.
+
+    QuSpin is imported here, not at module import, so that code which only reads parameters (TOML
+    parsing, the engine registry) does not load it.
 
     Parameters
     ----------
@@ -55,12 +56,16 @@ def sector_basis(L: int) -> spin_basis_1d:
     """
     if L < 2 or L % 2:
         raise ValueError(f"L must be even and >= 2 (Néel start, Sz_tot = 0); got L={L}")
+    from quspin.basis import spin_basis_1d
+
     return spin_basis_1d(L, Nup=L // 2, pauli=False)
 
 
 @lru_cache(maxsize=16)
 def _bond_operator(L: int, delta: float, J: float) -> sp.csr_matrix:
     """The field-independent part J sum_j (SxSx + SySy + delta SzSz) as a CSR matrix."""
+    from quspin.operators import hamiltonian
+
     bonds = range(L - 1)
     static = [
         ["+-", [[J / 2, i, i + 1] for i in bonds]],

@@ -31,7 +31,7 @@ from ensemble.run import seeds
 from ensemble import validation
 from ensemble.run.cluster import connect
 from ensemble.io.dataset import build_dataset, provenance_attrs
-from ensemble.engines import engine_choices
+from ensemble.engines import DEVICES, engine_choices
 from ensemble.models.disorder import LAWS, Disorder
 from ensemble.models.initial_states import STATES, ProductState
 from ensemble.observables import OBSERVABLES
@@ -208,6 +208,7 @@ def plan_grid(
     checkpoint: str | Path | None = None,
     batch_size: int | None = None,
     max_memory: float | None = None,
+    device: str = "cpu",
 ) -> Plan:
     """Check every argument of :func:`run_grid` and the cost of the run, allocating nothing.
 
@@ -236,6 +237,7 @@ def plan_grid(
     validation.choice("engine", engine, engine_choices())
     validation.choice("unraveling", unraveling, UNRAVELINGS)
     validation.choice("noise", noise, NOISE_MODES)
+    validation.choice("device", device, DEVICES)
     entanglement = validation.boolean("entanglement", entanglement)
     disorder = disorder if isinstance(disorder, Disorder) else LAWS.get(disorder)()
     initial_state = initial_state if isinstance(initial_state, ProductState) else STATES.get(initial_state)()
@@ -259,7 +261,7 @@ def plan_grid(
     spec = RunSpec.build(  # the engine refuses what it cannot run, with its reason
         entropy=entropy, steps=steps, delta=delta, gamma=gamma, tau=tau, J=J, engine=engine, unraveling=unraveling,
         noise=noise, entanglement=entanglement, observables=observables, disorder=disorder, initial=initial_state,
-        bath_site=bath_site,
+        bath_site=bath_site, device=device,
     )
     fp = ckpt.fingerprint(**spec.fingerprint_params())
     if manifest is not None and manifest != json.loads(fp):
@@ -277,7 +279,9 @@ def plan_grid(
                                   for name in spec.observables)
     cost.check_memory(f"the Dataset ({len(Ls)} L x {len(Ws)} W x {max(counts.values())} realizations)",
                       float(per_point) * len(Ls) * len(Ws) * max(counts.values()), max_memory)
-    sizes = {L_: batch_size or auto_batch_size(L_, delta, n_steps, engine, unraveling, noise) for L_ in Ls}
+    chosen = spec.resolved_engine()
+    sizes = {L_: batch_size or chosen.preferred_batch(L_) or auto_batch_size(L_, delta, n_steps, engine, unraveling,
+                                                                              noise) for L_ in Ls}
     return Plan(Ls=Ls, Ws=Ws, counts=counts, steps=steps, spec=spec, fingerprint=fp, batch_sizes=sizes,
                 verdicts=verdicts, checkpoint=directory, entropy_source=source, n_workers=n_workers,
                 omp_threads=omp_threads)

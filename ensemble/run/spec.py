@@ -130,6 +130,9 @@ class RunSpec:
         The start (default: Néel, site 1 up).
     engine, unraveling, noise : str
         The engine flags (:func:`ensemble.engines.select`).
+    device : str
+        Where the engine runs, ``"cpu"`` or ``"gpu"`` (the batched engine only). Not part of the
+        fingerprint: it changes how, not what, is computed.
     observables : tuple of str
         Stored quantities, ``"sz"`` first (:mod:`ensemble.observables`).
     """
@@ -144,6 +147,7 @@ class RunSpec:
     unraveling: str = "kick"
     noise: str = "trajectory"
     observables: tuple[str, ...] = ("sz",)
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if len(self.steps) == 0 or self.steps[0] != 0 or any(b <= a for a, b in zip(self.steps, self.steps[1:])):
@@ -157,7 +161,7 @@ class RunSpec:
     def build(cls, *, entropy: int, steps, delta: float, gamma: float, tau: float = 0.05, J: float = 1.0,
               engine: str = "auto", unraveling: str = "kick", noise: str = "trajectory", entanglement: bool = False,
               observables=None, disorder: Disorder | None = None, initial: ProductState | None = None,
-              bath_site: int = 1) -> RunSpec:
+              bath_site: int = 1, device: str = "cpu") -> RunSpec:
         """A spec from the flat keyword arguments of :func:`ensemble.run_grid`."""
         obs = ["sz", "entanglement"] if entanglement else ["sz"]
         if observables is not None:
@@ -169,11 +173,12 @@ class RunSpec:
             extra["initial"] = initial
         return cls(entropy=entropy, steps=tuple(int(s) for s in steps), chain=XXZChain(delta=delta, J=J),
                    bath=BATHS.get("dephasing")(gamma=gamma, tau=tau, site=bath_site), engine=engine,
-                   unraveling=unraveling, noise=noise, observables=tuple(obs), **extra)
+                   unraveling=unraveling, noise=noise, observables=tuple(obs), device=device, **extra)
 
     def resolved_engine(self) -> engines.Engine:
         """The engine instance that runs this spec (raises with its reason if none accepts)."""
-        return engines.select(self.engine, self.unraveling, self.noise, self.chain, self.bath, self.observables)
+        return engines.select(self.engine, self.unraveling, self.noise, self.chain, self.bath, self.observables,
+                              device=self.device)
 
     @property
     def entanglement(self) -> bool:
