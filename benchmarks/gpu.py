@@ -16,9 +16,15 @@ Three stages (``python benchmarks/gpu.py STAGE --help``):
        t = 1e3, Gaussian kicks) with as many realizations per W as the remaining budget allows (at
        most 100), the same realizations as the shipped CPU run, which ``collect`` compares.
     Everything lands in OUT as it is measured (``gpu_results.json``, ``front_L16_gpu.npz``).
-``collect OUT [--output FILE]`` (here)
-    Turns the production arrays into a netCDF file of the project's schema (``combine``, ``report``
-    and the paper comparison read it) and prints the largest |dSz| against the shipped CPU front.
+``cpu [--sizes L ...] [--repeats N]`` (any machine)
+    The NumPy backend against the serial engines on this CPU: best-of-N seconds side by side, their
+    ratio and the largest |dSz| (Gaussian kicks to t = 10, jumps to t = 200; 8 realizations).
+``table RESULTS`` (any machine)
+    The measured numbers of a device run (``gpu_results.json``) as the tables of docs/performance.md.
+``collect OUT [--output-dir DIR]`` (here)
+    Turns the production arrays into netCDF files of the project's schema (``combine``, ``report``
+    and the paper comparison read them), one per L, and prints the largest |dSz| of the L = 16 run
+    against the shipped CPU front (same seed, same realizations).
 """
 
 from __future__ import annotations
@@ -278,40 +284,114 @@ def device(directory: Path, out: Path, budget: float, runs: str | None = None) -
     production(log, out, np.load(directory / "sectors.npz")["front_steps"], per_pass, deadline - 15)
 
 
-def collect(out: Path, output: Path) -> None:
-    """The production arrays as a netCDF file of the project's schema, compared with the shipped front."""
+def collect(out: Path, output_dir: Path) -> None:
+    """The production arrays as netCDF files of the project's schema; L = 16 compared with the shipped front."""
     import xarray as xr
 
     from ensemble.io.dataset import build_dataset, provenance_attrs
     from ensemble.run.grid import dataset_attrs, plan_grid
 
-    data = np.load(out / "front_L16_gpu.npz")
     results = json.loads((out / "gpu_results.json").read_text())
-    Ws, sz, field = data["W"].tolist(), data["sz"], data["field"]
-    n = sz.shape[1]
-    plan = plan_grid(L=[16], W=Ws, delta=FRONT["delta"], gamma=FRONT["gamma"], tau=FRONT["tau"],
-                     t_final=FRONT["t_final"], n_times=FRONT["n_times"], n_realizations=n, seed=FRONT["seed"],
-                     engine="batched", device="gpu", check_device=False)
-    batches = [(16, W, {"realization": np.arange(n), "field": field[i], "sz": sz[i]}) for i, W in enumerate(Ws)]
-    attrs = dataset_attrs(plan, "batched", "kick", "trajectory", provenance_attrs(
-        f"benchmarks/gpu.py on {results['device']['name']}"))
-    ds = build_dataset(Ls=[16], Ws=Ws, gamma=FRONT["gamma"], steps=plan.steps, tau=FRONT["tau"],
-                       n_realizations={16: n}, batches=batches, attrs=attrs, observables=("sz",))
-    ds.attrs["device_run"] = json.dumps(results["production_front_L16"])
-    ds.to_netcdf(output)
-    print(f"wrote {output}: L = 16, W = {Ws}, {n} realizations per W")
-    root = Path(__file__).resolve().parents[1] / "datasets" / "paper"
-    worst = 0.0
-    for W in Ws:
-        name = {2.0: "front_L16_W2", 4.0: "front_L16_W4", 6.0: "front_L16_W6-8", 8.0: "front_L16_W6-8",
-                10.0: "front_L16_W10"}[W]
-        with xr.open_dataset(root / f"{name}.nc") as shipped:
-            a = shipped.sz.sel(L=16, W=W).isel(realization=slice(0, n)).values
-        b = ds.sz.sel(L=16, W=W).values
-        diff = float(np.max(np.abs(a - b)))
-        worst = max(worst, diff)
-        print(f"W = {W:g}: max |dSz| GPU vs shipped CPU run = {diff:.2e} ({n} realizations, t <= {FRONT['t_final']:g})")
-    print(f"largest |dSz| over all W: {worst:.2e}")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    by_L: dict[int, list] = {}
+    for path in sorted(out.glob("front_L*_gpu*.npz")):
+        data = np.load(path)
+        by_L.setdefault(int(data["sz"].shape[-1]), []).append(data)
+    for L, parts in sorted(by_L.items()):
+        parts.sort(key=lambda d: int(d["first"]) if "first" in d else 0)
+        sz = np.concatenate([d["sz"] for d in parts], axis=1)
+        field = np.concatenate([d["field"] for d in parts], axis=1)
+        Ws, steps, n = parts[0]["W"].tolist(), parts[0]["steps"], sz.shape[1]
+        # the physics and seeds of the run (device = "gpu" changes how, not what, is computed)
+        plan = plan_grid(L=[L], W=Ws, delta=FRONT["delta"], gamma=FRONT["gamma"], tau=FRONT["tau"],
+                         t_final=FRONT["t_final"], n_times=FRONT["n_times"], n_realizations=n, seed=FRONT["seed"],
+                         engine="batched")
+        assert np.array_equal(plan.steps, steps)
+        batches = [(L, W, {"realization": np.arange(n), "field": field[i], "sz": sz[i]}) for i, W in enumerate(Ws)]
+        runs = {k: v for k, v in results.items() if k.startswith(f"production_front_L{L}")}
+        attrs = dataset_attrs(plan, "batched", provenance_attrs(
+            f"python benchmarks/gpu.py device ... --fronts (on one {results.get('device', {}).get('name', 'GPU')})"))
+        attrs["device"] = "gpu"
+        attrs["device_runs"] = json.dumps(runs)
+        ds = build_dataset(Ls=[L], Ws=Ws, gamma=FRONT["gamma"], steps=steps, tau=FRONT["tau"],
+                           n_realizations={L: n}, batches=batches, attrs=attrs, observables=("sz",))
+        path = output_dir / f"front_L{L}_gpu.nc"
+        ds.to_netcdf(path)
+        print(f"wrote {path}: L = {L}, W = {Ws}, {n} realizations per W, t <= {FRONT['t_final']:g}")
+        if L != 16:
+            continue
+        root = Path(__file__).resolve().parents[1] / "datasets" / "paper"
+        worst = 0.0
+        for W in Ws:
+            name = {2.0: "front_L16_W2", 4.0: "front_L16_W4", 6.0: "front_L16_W6-8", 8.0: "front_L16_W6-8",
+                    10.0: "front_L16_W10"}[W]
+            with xr.open_dataset(root / f"{name}.nc") as shipped:
+                a = shipped.sz.sel(L=16, W=W).isel(realization=slice(0, n)).values
+                fa = shipped.field.sel(L=16, W=W).isel(realization=slice(0, n)).values
+            assert np.array_equal(fa, ds.field.sel(L=16, W=W).values[:, :16]), "not the shipped realizations"
+            diff = float(np.max(np.abs(a - ds.sz.sel(L=16, W=W).values)))
+            worst = max(worst, diff)
+            print(f"  W = {W:g}: max |dSz| GPU vs the shipped CPU run = {diff:.2e} ({n} realizations, both runs)")
+        print(f"  largest |dSz| over all W: {worst:.2e}")
+
+
+def cpu(sizes: list[int], repeats: int) -> None:
+    """The NumPy backend against the serial engines on this CPU, side by side (ratios, interleaved repeats)."""
+    from ensemble.engines import select
+    from ensemble.engines.batched import run_batched
+    from ensemble.models.baths.dephasing import DephasingBath
+    from ensemble.models.xxz import XXZChain
+
+    chain, bath = XXZChain(delta=1.0), DephasingBath(gamma=1.0, tau=0.05)
+    print("| L | unraveling | realizations | t_final | serial s | batched (NumPy) s | batched / serial | max abs dSz |")
+    print("|---|---|---|---|---|---|---|---|")
+    for L in sizes:
+        for unraveling, t_final in (("kick", 10.0), ("jump", 200.0)):
+            steps = [0, int(round(t_final / 0.05 / 10)), int(round(t_final / 0.05))]
+            tasks, keys = _tasks(L, [4.0, 8.0], 4, steps)
+            engine = select("manybody", unraveling, "trajectory", chain, bath)
+            best = {"serial": math.inf, "batched": math.inf}
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                serial = [engine.run(t, g)["sz"] for t, g in zip(tasks, _rngs(keys))]
+                best["serial"] = min(best["serial"], time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                outs, _ = run_batched(tasks, _rngs(keys), unraveling=unraveling, device="cpu")
+                best["batched"] = min(best["batched"], time.perf_counter() - t0)
+            diff = max(float(np.max(np.abs(a - o["sz"]))) for a, o in zip(serial, outs))
+            print(f"| {L} | {unraveling} | {len(tasks)} | {t_final:g} | {best['serial']:.3g} | {best['batched']:.3g} | "
+                  f"{best['batched'] / best['serial']:.2f} | {diff:.1e} |", flush=True)
+
+
+def tables(results: dict) -> str:
+    """The measured numbers of a device run as the markdown tables of docs/performance.md."""
+    lines = [f"Device: {results['device']['name']} ({results['device']['memory_GB']:.0f} GB), CuPy "
+             f"{results['device']['cupy']}. Serial engine: numba kernel on one core of the same machine.", "",
+             "| check | realizations | t_final [1/J] | max abs dSz, GPU vs serial | max abs dSz, GPU vs NumPy |",
+             "|---|---|---|---|---|"]
+    for key, v in results.items():
+        if key.startswith("agreement_"):
+            _, L, unraveling = key.split("_")
+            lines.append(f"| {L.replace('L', 'L = ')}, {unraveling} | {v['realizations']} | {v['t_final']:g} | "
+                         f"{v['max_dsz_gpu_vs_serial']:.1e} | {v['max_dsz_gpu_vs_numpy']:.1e} |")
+    lines += ["", "| L | K (columns) | ms per pass | us per realization-matvec | one CPU core, us per matvec | "
+              "ratio | streamed bytes / (pass time x 4.8 TB/s) |", "|---|---|---|---|---|---|---|"]
+    for key, v in results.items():
+        if key.startswith("pass_"):
+            _, L, K = key.split("_")
+            L, K = int(L[1:]), int(K[1:])
+            dim = results[f"serial_matvec_L{L}"]["dim"]
+            minimal = dim * K * (16 + 16 + 8 + 32 + 16)  # x, y, dd read; c read and written; w written: once each
+            lines.append(f"| {L} | {K} | {v['seconds_per_pass'] * 1e3:.3g} | {v['seconds_per_realization_matvec'] * 1e6:.3g} "
+                         f"| {results[f'serial_matvec_L{L}']['seconds'] * 1e6:.3g} | {v['ratio_to_one_cpu_core']:.0f} | "
+                         f"{minimal / v['seconds_per_pass'] / H200_BANDWIDTH:.2f} |")
+    lines += ["", "| production run | realizations per W | wall time [s] | block passes | column passes | "
+              "ms per pass |", "|---|---|---|---|---|---|"]
+    for key, v in results.items():
+        if key.startswith("production_"):
+            lines.append(f"| {key.removeprefix('production_')} | {v['realizations_per_W']} | {v['wall_seconds']:.0f} | "
+                         f"{v['passes']} | {v['column_passes']} | {v['seconds_per_pass'] * 1e3:.3g} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -325,16 +405,25 @@ def main() -> None:
     d.add_argument("--budget", type=float, default=420.0, help="seconds the whole stage may take")
     d.add_argument("--fronts", default=None,
                    help='only production fronts, e.g. "16:100,18:50" (L:realizations per W, in that order)')
+    q = sub.add_parser("cpu")
+    q.add_argument("--sizes", type=int, nargs="+", default=[10, 12, 14])
+    q.add_argument("--repeats", type=int, default=3)
+    t = sub.add_parser("table")
+    t.add_argument("results", type=Path)
     c = sub.add_parser("collect")
     c.add_argument("out", type=Path)
-    c.add_argument("--output", type=Path, default=Path("front_L16_gpu.nc"))
+    c.add_argument("--output-dir", type=Path, default=Path("datasets/gpu"))
     args = parser.parse_args()
     if args.stage == "prepare":
         prepare(args.directory)
+    elif args.stage == "table":
+        print(tables(json.loads(args.results.read_text())), end="")
+    elif args.stage == "cpu":
+        cpu(args.sizes, args.repeats)
     elif args.stage == "device":
         device(args.directory, args.out, args.budget, args.fronts)
     else:
-        collect(args.out, args.output)
+        collect(args.out, args.output_dir)
 
 
 if __name__ == "__main__":

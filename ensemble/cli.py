@@ -195,6 +195,10 @@ def _dry_run(cfg: dict, plan) -> None:
               f"{verdict.summary()} ({verdict.engine} engine, "
               f"{n_steps} steps, {n_times} sample times)")
     print(f"total: {total_tasks} tasks, ~{total_seconds / 3600:.3g} core-hours")
+    chosen = plan.spec.resolved_engine()
+    if hasattr(chosen, "block_plan"):
+        for L in plan.Ls:
+            print(chosen.block_plan(L, plan.batch_sizes[L], n_steps))
     seed = {"seed": "from the config", "fresh": "fresh entropy (recorded in the output and the checkpoint)",
             "checkpoint": f"resumed from {plan.checkpoint}"}[plan.entropy_source]
     print(f"checks: passed (types, ranges, engine combination, output path, checkpoint, memory and cost limits); "

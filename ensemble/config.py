@@ -28,7 +28,8 @@
 
     [run]
     seed = 2024
-    engine = "auto"      # "manybody" | "gaussian"
+    engine = "auto"      # "manybody" | "gaussian" | "batched"
+    device = "cpu"       # "gpu": the batched engine on CuPy (pip install -e ".[gpu]")
     unraveling = "kick"
     noise = "trajectory"
     entanglement = false # also store the half-chain entanglement entropy
@@ -84,6 +85,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "run": {
         "seed": ((int,), None),
         "engine": ((str,), "auto"),
+        "device": ((str,), "cpu"),
         "unraveling": ((str,), "kick"),
         "noise": ((str,), "trajectory"),
         "entanglement": ((bool,), False),
@@ -187,7 +189,7 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
     parts = build_parts(cfg)
     kwargs = dict(
         L=grid["L"], W=grid["W"], n_realizations=n_real, delta=model["delta"], gamma=model["gamma"],
-        tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"],
+        tau=model["tau"], J=model["J"], seed=run["seed"], engine=run["engine"], device=run["device"],
         unraveling=run["unraveling"], noise=run["noise"], entanglement=run["entanglement"],
         omp_threads=run["omp_threads"],
     )

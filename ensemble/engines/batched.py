@@ -71,11 +71,13 @@ LANCZOS_STEPS = 120
 _ETA_BLOCK = 4096
 #: Event phases by kind of interval end: none, a Z_b flip.
 _REFERENCE, _KICK, _JUMP = 0, 1, 2
-#: GPU cost model: bytes moved per (sector entry x column) per pass (x, y, w, c, dd and the gather)
-#: over an effective bandwidth, plus a per-pass launch overhead (docs/performance.md).
-_GPU_BYTES_PER_ENTRY = 88 + 16 * 8
-_GPU_BANDWIDTH = 2.5e12
+#: GPU cost model, measured on one H200 (docs/performance.md): seconds per (sector entry x column) of
+#: one pass, and the host's share of a pass (launches, events) that the columns of a block split.
+_GPU_SECONDS_PER_ENTRY = 3.6e-11
 _GPU_PASS_OVERHEAD = 1.5e-4
+#: Passes per tau step: the Chebyshev order of one kicked step (14-17 at L = 16-18, W <= 10), and the
+#: jump unraveling's ~35-40 passes per unit time.
+_PASSES_PER_STEP = {"kick": 15.0, "jump": 2.0}
 
 
 def bytes_per_column(L: int) -> int:
@@ -534,15 +536,22 @@ class BatchedEngine(Engine):
         serial = n_steps * (SECONDS_PER_STEP + SECONDS_PER_ENTRY * math.comb(L, L // 2) * L)
         if self.device == "cpu":
             return serial * (0.2 if self.UNRAVELING == "jump" else 1.0)
-        passes = n_steps * (15 if self.UNRAVELING == "kick" else 3)
-        per_pass = math.comb(L, L // 2) * _GPU_BYTES_PER_ENTRY / _GPU_BANDWIDTH
-        return passes * (per_pass + _GPU_PASS_OVERHEAD / MAX_COLUMNS["gpu"])
+        passes = n_steps * _PASSES_PER_STEP[self.UNRAVELING]
+        return passes * (math.comb(L, L // 2) * _GPU_SECONDS_PER_ENTRY + _GPU_PASS_OVERHEAD / MAX_COLUMNS["gpu"])
 
     def preferred_batch(self, L: int) -> int:
         """Realizations per task: a full block (two columns per realization)."""
         return max(1, MAX_COLUMNS[self.device] // 2)
 
+    def block_plan(self, L: int, realizations: int, n_steps: int) -> str:
+        """One line for ``--dry-run``: the block of one task, its device memory and estimated time."""
+        columns = min(MAX_COLUMNS[self.device], 2 * realizations)
+        return (f"L = {L:3d}: batched engine on {self.device}: {realizations} realizations per task in blocks of "
+                f"{columns} columns (reference + bath run each), {bytes_per_column(L) * columns / 2**30:.3g} GiB "
+                f"per block; ~{self.seconds(L, n_steps) * realizations:.3g} s per task ({self.device} estimate)")
+
     def run(self, task: Task, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One realization (a block of two columns)."""
         return self.run_batch([task], [rng])[0]
 
     def run_batch(self, tasks: Sequence[Task], rngs: Sequence[np.random.Generator]) -> list[dict[str, np.ndarray]]:

@@ -39,7 +39,7 @@ from ensemble.run.realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batc
 
 __all__ = [
     "run_grid", "plan_grid", "Plan", "RunInterrupted", "sample_steps", "resolve_steps", "validate_grid",
-    "auto_batch_size",
+    "auto_batch_size", "dataset_attrs",
 ]
 
 #: Wall time one task aims at (seconds): long enough to amortize scheduling, short enough to balance.
@@ -362,6 +362,7 @@ def run_grid(
     batch_size: int | None = None,
     max_memory: float | None = None,
     progress: bool = True,
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Run the paired gamma = 0 / gamma ensemble on an (L, W) grid and return one Dataset.
 
@@ -392,8 +393,10 @@ def run_grid(
         checkpoint resumes with the same entropy.
     J : float
         Exchange coupling.
-    engine : {"auto", "manybody", "gaussian"}
-        Trajectory engine (:func:`ensemble.magnetization_trajectory`).
+    engine : {"auto", "manybody", "gaussian", "batched"}
+        Trajectory engine (:func:`ensemble.magnetization_trajectory`); ``"batched"`` evolves a whole
+        task's realizations as one block on NumPy or CuPy (:mod:`ensemble.engines.batched`; sz only,
+        agreeing with the serial engines to ~1e-10, not bitwise).
     unraveling : {"kick", "jump"}
         ``"kick"``: the paper's Gaussian kick per step (default). ``"jump"``: the exact Z1-flip
         unraveling of the same channel (many-body engine, several times fewer matvecs); exact for
@@ -461,7 +464,7 @@ def run_grid(
         n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
         entanglement=entanglement, observables=observables, disorder=disorder, initial_state=initial_state,
         bath_site=bath_site, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
-        batch_size=batch_size, max_memory=max_memory,
+        batch_size=batch_size, max_memory=max_memory, device=device,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
     entropy, counts = spec.entropy, plan.counts
@@ -501,22 +504,32 @@ def run_grid(
                 with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
                     directory.rmdir()
 
-    attrs = {
-        **_description(spec),
-        **spec.attrs(),
-        "t_final": float(steps[-1] * spec.bath.tau), "n_steps": int(steps[-1]),
-        "engine": engine,
-        "engine_resolved": spec.resolved_engine().FAMILY, "engine_name": spec.resolved_engine().NAME,
-        "unraveling": unraveling, "noise": noise, "entanglement": int(spec.entanglement),
-        "seed_entropy": str(entropy),
-        "seed_scheme": seeds.SEED_SCHEME + (seeds.INITIAL_STREAM if spec.initial.RANDOM else ""),
-        "run_fingerprint": fp,
-        **provenance_attrs(call),
-    }
+    attrs = dataset_attrs(plan, engine, provenance_attrs(call))
     return build_dataset(
         Ls=plan.Ls, Ws=plan.Ws, gamma=spec.bath.gamma, steps=steps, tau=spec.bath.tau, n_realizations=counts,
         batches=results, attrs=attrs, observables=spec.observables,
     )
+
+
+def dataset_attrs(plan: Plan, engine: str, provenance: dict[str, str]) -> dict:
+    """The attributes of a run's Dataset: physics, engine, seeds, fingerprint and the given provenance."""
+    spec = plan.spec
+    chosen = spec.resolved_engine()
+    attrs = {
+        **_description(spec),
+        **spec.attrs(),
+        "t_final": float(plan.steps[-1] * spec.bath.tau), "n_steps": int(plan.steps[-1]),
+        "engine": engine,
+        "engine_resolved": chosen.FAMILY, "engine_name": chosen.NAME,
+        "unraveling": spec.unraveling, "noise": spec.noise, "entanglement": int(spec.entanglement),
+        "seed_entropy": str(spec.entropy),
+        "seed_scheme": seeds.SEED_SCHEME + (seeds.INITIAL_STREAM if spec.initial.RANDOM else ""),
+        "run_fingerprint": plan.fingerprint,
+        **provenance,
+    }
+    if spec.device != "cpu":
+        attrs["device"] = spec.device
+    return attrs
 
 
 def _description(spec: RunSpec) -> dict[str, str]:
@@ -555,6 +568,24 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _gpu_resources(spec: RunSpec, dask_client, client) -> dict:
+    """``resources={"GPU": 1}`` for the tasks of a GPU run on a cluster we did not start ourselves.
+
+    Our own local cluster runs one worker for the GPU and needs no constraint. On another cluster the
+    GPU workers must advertise the resource (``dask worker --resources GPU=1``, or ``[cluster] gpus``
+    for batch jobs); a scheduler whose running workers have none is refused instead of waiting forever.
+    """
+    kind = getattr(client, "kind", None)
+    if spec.device != "gpu" or client is None or kind == "local":
+        return {}
+    if isinstance(client, str) or kind == "address":
+        workers = dask_client.scheduler_info().get("workers", {})
+        if workers and not any(w.get("resources", {}).get("GPU") for w in workers.values()):
+            raise ValueError('device = "gpu": no worker of the scheduler advertises the resource GPU '
+                             "(start GPU workers with: dask worker ADDRESS --resources GPU=1)")
+    return {"resources": {"GPU": 1}}
+
+
 def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
     """Run the tasks where ``client`` says, saving each finished batch as soon as it arrives."""
     spec, directory = plan.spec, plan.checkpoint
@@ -575,7 +606,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
         bar.update(len(rs))
 
     try:
-        with connect(client, n_workers=plan.n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+        n_workers = 1 if spec.device == "gpu" and client is None and plan.n_workers is None else plan.n_workers
+        with connect(client, n_workers=n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
             try:
                 if dask_client is None:
                     for task, d in zip(tasks, delayed):
@@ -585,7 +617,7 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
 
                     if client is None:  # our own local cluster: Ctrl-C is for this process to handle
                         dask_client.run(_ignore_interrupts)
-                    futures = dask_client.compute(delayed)
+                    futures = dask_client.compute(delayed, **_gpu_resources(spec, dask_client, client))
                     index = {f.key: k for k, f in enumerate(futures)}
                     for future, batch in as_completed(futures, with_results=True):
                         keep(tasks[index[future.key]], batch)

@@ -78,6 +78,7 @@ CONFIG_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "log_directory": ((str,), None),
     "python": ((str,), None),
     "scheduler_options": ((dict,), None),
+    "gpus": ((int,), 0),
 }
 
 _EXTRA = "pip install 'mbl-avalanche[cluster]'"
@@ -118,6 +119,10 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
         ``processes`` defaults to ``cores``: one single-threaded worker process per core (see
         :mod:`ensemble.threads`). The job script exports the numeric thread variables
         (``omp_threads``) before ``job_script_prologue``.
+    gpus : int
+        Batch kinds: GPUs per job (``--gres=gpu:N`` on SLURM, ``ngpus=N`` on PBS, ``gpu=N`` on SGE),
+        with one worker process per GPU that advertises the Dask resource ``GPU = 1``; the tasks of a
+        ``device = "gpu"`` run ask for that resource (docs/cluster.md). 0: no GPUs.
     scheduler_options : mapping, optional
         Options of the scheduler that runs in this process (e.g. ``{"host": "10.0.0.1",
         "dashboard_address": ":8787"}``).
@@ -141,6 +146,7 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
     log_directory: str | None = None
     python: str | None = None
     scheduler_options: Mapping[str, Any] | None = None
+    gpus: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -148,6 +154,11 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
         if not isinstance(self.tls, bool):
             raise ValueError(f"cluster.tls must be true or false; got {self.tls!r}")
         _positive_int("jobs", self.jobs)
+        if not isinstance(self.gpus, int) or isinstance(self.gpus, bool) or self.gpus < 0:
+            raise ValueError(f"cluster.gpus must be an integer >= 0; got {self.gpus!r}")
+        if self.gpus and self.kind not in BATCH_KINDS:
+            raise ValueError(f"cluster.gpus applies to the batch kinds ({', '.join(BATCH_KINDS)}) only; kind is "
+                             f"{self.kind!r} (a local run on device = \"gpu\" uses one worker for the GPU)")
         for name in ("cores", "processes"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
@@ -217,6 +228,12 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
             kwargs["project"] = kwargs.pop("account")  # SGE's -P: dask-jobqueue calls it project there
         if self.scheduler_options is not None:
             kwargs["scheduler_options"] = dict(self.scheduler_options)
+        if self.gpus:
+            directive = {"slurm": f"--gres=gpu:{self.gpus}", "pbs": f"-l ngpus={self.gpus}",
+                         "sge": f"-l gpu={self.gpus}"}[self.kind]
+            kwargs["job_extra_directives"] = [*kwargs.get("job_extra_directives", []), directive]
+            kwargs["worker_extra_args"] = [*kwargs.get("worker_extra_args", []), "--resources", "GPU=1"]
+            kwargs["processes"] = self.gpus  # one worker process per GPU
         return kwargs
 
 

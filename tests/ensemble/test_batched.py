@@ -1,0 +1,179 @@
+"""The batched engine (NumPy backend): realization by realization the serial engines' numbers."""
+
+import numpy as np
+import pytest
+from dense_reference import dense_trajectory
+
+import ensemble
+from ensemble.engines import Task, select
+from ensemble.engines import batched
+from ensemble.engines.batched import BatchedEngine, BatchedJumpEngine, run_batched
+from ensemble.engines.batched_kernels import gpu_unavailable_reason
+from ensemble.models.baths.dephasing import DephasingBath
+from ensemble.models.initial_states.neel import Neel
+from ensemble.models.xxz import XXZChain
+from ensemble.run import seeds
+
+CHAIN, BATH = XXZChain(delta=1.0), DephasingBath(gamma=1.0, tau=0.05)
+KICK_STEPS = np.array([0, 1, 4, 17, 60, 100])  # t <= 5
+JUMP_STEPS = np.array([0, 3, 40, 200, 1000])  # t <= 50
+
+
+def _tasks(L, steps, n=4, Ws=(3.0, 8.0)):
+    keys = [(L, Ws[r % len(Ws)], r) for r in range(n)]
+    tasks = [Task(fields=seeds.draw_fields(11, L, W, r), up_sites=Neel().up_sites(L), steps=steps, chain=CHAIN,
+                  bath=BATH) for L, W, r in keys]
+    return tasks, keys
+
+
+def _rngs(keys):
+    return [seeds.noise_rng(11, L, W, r) for L, W, r in keys]
+
+
+def _serial(unraveling, tasks, keys):
+    engine = select("manybody", unraveling, "trajectory", CHAIN, BATH)
+    return np.array([engine.run(t, g)["sz"] for t, g in zip(tasks, _rngs(keys))])
+
+
+def _batched(unraveling, tasks, keys, **kw):
+    outs, counters = run_batched(tasks, _rngs(keys), unraveling=unraveling, **kw)
+    return np.array([o["sz"] for o in outs]), counters
+
+
+class TestAgreementWithTheSerialEngines:
+    @pytest.mark.parametrize("L", [8, 10, 12])
+    @pytest.mark.parametrize("unraveling,steps", [("kick", KICK_STEPS), ("jump", JUMP_STEPS)])
+    def test_every_realization_and_both_runs(self, L, unraveling, steps):
+        """Same seeds: the reference (index 0) and the bath run (index 1) of each realization."""
+        tasks, keys = _tasks(L, steps)
+        serial = _serial(unraveling, tasks, keys)
+        got, counters = _batched(unraveling, tasks, keys, max_columns=5)  # 8 jobs through 5 columns: refills
+        np.testing.assert_allclose(got, serial, rtol=0, atol=1e-10)
+        assert counters["column_passes"] >= counters["passes"] > 0
+
+    def test_kicks_against_dense_exact_evolution(self):
+        """An independent reference: dense exp(-i tau H0) and the kick, same etas."""
+        tasks, keys = _tasks(8, KICK_STEPS, n=2)
+        got, _ = _batched("kick", tasks, keys)
+        for task, (L, W, r), sz in zip(tasks, keys, got):
+            etas = seeds.draw_etas(11, L, W, r, int(KICK_STEPS[-1]), 0.05)
+            kicked = dense_trajectory(task.fields, etas, KICK_STEPS, delta=1.0, gamma=1.0, tau=0.05)
+            noiseless = dense_trajectory(task.fields, np.zeros(int(KICK_STEPS[-1])), KICK_STEPS, delta=1.0,
+                                         gamma=0.0, tau=0.05)
+            np.testing.assert_allclose(sz[1], kicked, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(sz[0], noiseless, rtol=0, atol=1e-10)
+
+    def test_long_intervals_in_chunks(self, monkeypatch):
+        """Intervals longer than the chunk argument are split, each chunk tol / n, as in the serial engine."""
+        tasks, keys = _tasks(8, JUMP_STEPS, n=2)
+        serial = _serial("jump", tasks, keys)
+        monkeypatch.setattr(batched, "CHUNK_ARGUMENT", 20.0)
+        got, _ = _batched("jump", tasks, keys)
+        np.testing.assert_allclose(got[:, 0], serial[:, 0], rtol=0, atol=1e-10)  # reference: tol per interval
+        # jumps: each interval of m steps has the 2-norm budget min(m tol, 1e-9), split over its chunks
+        np.testing.assert_allclose(got[:, 1], serial[:, 1], rtol=0, atol=1e-9)
+
+
+class TestBookkeeping:
+    def test_noise_blocks_give_the_same_etas(self, monkeypatch):
+        """Kick noise drawn in blocks of 7 steps is the one-call draw of the serial engine (bitwise here)."""
+        tasks, keys = _tasks(8, KICK_STEPS, n=3)
+        whole, _ = _batched("kick", tasks, keys)
+        monkeypatch.setattr(batched, "_ETA_BLOCK", 7)
+        blocks, _ = _batched("kick", tasks, keys)
+        np.testing.assert_array_equal(blocks, whole)
+
+    @pytest.mark.parametrize("columns", [1, 2, 3, 16])
+    def test_block_width_changes_nothing_but_rounding(self, columns):
+        tasks, keys = _tasks(8, JUMP_STEPS, n=5)
+        wide, _ = _batched("jump", tasks, keys, max_columns=10)
+        got, _ = _batched("jump", tasks, keys, max_columns=columns)
+        np.testing.assert_allclose(got, wide, rtol=0, atol=1e-14)
+
+    def test_a_batch_must_share_the_sample_steps(self):
+        tasks, keys = _tasks(8, KICK_STEPS, n=1)
+        other = Task(fields=tasks[0].fields, up_sites=tasks[0].up_sites, steps=KICK_STEPS[:-1], chain=CHAIN, bath=BATH)
+        with pytest.raises(ValueError, match="share L, the chain, the bath and the sample steps"):
+            run_batched([tasks[0], other], _rngs(keys * 2))
+
+    def test_norm_drift_raises(self, monkeypatch):
+        """Spectral bounds that do not contain the spectrum make the series diverge: an error, never numbers."""
+        monkeypatch.setattr(batched, "_bounds", lambda be, sector, fields: (np.full(fields.shape[1], -0.1),
+                                                                           np.full(fields.shape[1], 0.1)))
+        tasks, keys = _tasks(8, KICK_STEPS, n=1)
+        with pytest.raises(FloatingPointError, match="norm drifted"):
+            _batched("kick", tasks, keys)
+
+
+class TestSelection:
+    def test_one_name_serves_both_unravelings(self):
+        assert type(select("batched", "kick", "trajectory", CHAIN, BATH)) is BatchedEngine
+        assert type(select("batched", "jump", "trajectory", CHAIN, BATH)) is BatchedJumpEngine
+        assert type(select("auto", "kick", "trajectory", CHAIN, BATH)) is not BatchedEngine
+
+    def test_refuses_other_observables(self):
+        with pytest.raises(ValueError, match="records sz only"):
+            select("batched", "kick", "trajectory", CHAIN, BATH, ("sz", "entanglement"))
+
+    def test_serial_engines_run_on_the_cpu_only(self):
+        with pytest.raises(ValueError, match='device="gpu" needs engine="batched"'):
+            select("manybody", "kick", "trajectory", CHAIN, BATH, device="gpu")
+
+    @pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a usable GPU is present")
+    def test_gpu_without_cupy_or_device_is_one_clear_error(self):
+        with pytest.raises(ValueError, match='device="gpu"'):
+            select("batched", "kick", "trajectory", CHAIN, BATH, device="gpu")
+
+    def test_importing_the_engines_does_not_import_cupy(self):
+        import subprocess
+        import sys
+
+        code = "import sys, ensemble.engines as e; e.REGISTRY.names(); assert 'cupy' not in sys.modules"
+        subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_run_grid_gives_the_serial_runs_numbers():
+    kw = dict(L=[8], W=[3.0], delta=1.0, t_final=5.0, n_times=6, seed=4, client="synchronous", progress=False)
+    fast = ensemble.run_grid(n_realizations=3, engine="batched", **kw)
+    serial = ensemble.run_grid(n_realizations=2, **kw)
+    assert fast.attrs["engine_name"] == "batched" and fast.attrs["engine_resolved"] == "manybody"
+    np.testing.assert_array_equal(fast.field.isel(realization=slice(0, 2)).values, serial.field.values)
+    np.testing.assert_allclose(fast.sz.isel(realization=slice(0, 2)).values, serial.sz.values, rtol=0, atol=1e-10)
+
+
+class TestGpuWorkers:
+    def test_batch_jobs_request_gpus_and_advertise_the_resource(self):
+        from ensemble.run.jobqueue import ClusterConfig
+
+        kw = ClusterConfig(kind="slurm", cores=8, memory="32GB", gpus=2,
+                           job_extra_directives=["--constraint=h200"]).job_kwargs()
+        assert kw["job_extra_directives"] == ["--constraint=h200", "--gres=gpu:2"]
+        assert kw["worker_extra_args"][-2:] == ["--resources", "GPU=1"]
+        assert kw["processes"] == 2  # one worker per GPU
+
+    def test_gpus_belong_to_batch_clusters(self):
+        from ensemble.run.jobqueue import ClusterConfig
+
+        with pytest.raises(ValueError, match="cluster.gpus applies to the batch kinds"):
+            ClusterConfig(kind="local", gpus=1)
+        with pytest.raises(ValueError, match="cluster.gpus must be an integer >= 0"):
+            ClusterConfig(kind="slurm", gpus=-1)
+
+    def test_a_scheduler_without_gpu_workers_is_refused_not_waited_on(self):
+        from types import SimpleNamespace
+
+        from ensemble.run.grid import _gpu_resources
+
+        class Client:
+            def __init__(self, resources):
+                self.resources = resources
+
+            def scheduler_info(self):
+                return {"workers": {"tcp://a": {"resources": self.resources}}}
+
+        gpu, cpu = SimpleNamespace(device="gpu"), SimpleNamespace(device="cpu")
+        assert _gpu_resources(cpu, Client({}), "tcp://x:1") == {}  # a CPU run asks for nothing
+        assert _gpu_resources(gpu, Client({}), None) == {}  # our own local cluster: one worker for the GPU
+        assert _gpu_resources(gpu, Client({"GPU": 1}), "tcp://x:1") == {"resources": {"GPU": 1}}
+        with pytest.raises(ValueError, match="no worker of the scheduler advertises the resource GPU"):
+            _gpu_resources(gpu, Client({}), "tcp://x:1")
