@@ -255,8 +255,6 @@ class _BatchedRun:
         self.L, self.tau, self.gamma = first.L, first.bath.tau, first.bath.gamma
         self.steps = np.asarray(first.steps, dtype=np.int64)
         self.n_final = int(self.steps[-1])
-        self.sample_of_step = np.full(self.n_final + 1, -1, dtype=np.int64)
-        self.sample_of_step[self.steps] = np.arange(self.steps.size)
         self.sector = _Sector(self.L, first.chain, first.bath.site, self.be)
         self.table = _CoefficientTable(self.tau)
         n_jobs = 2 * len(tasks)
@@ -266,9 +264,9 @@ class _BatchedRun:
         self.column_passes = 0
         self._table_dev = None
 
-    # ---------------------------------------------------------------------------------------------
     def run(self) -> list[dict[str, np.ndarray]]:
-        be, xp = self.be, self.be.xp
+        """Bounds for every realization, then the block until every job is done: ``{"sz": (2, T, L)}`` each."""
+        be = self.be
         fields = np.stack([t.fields for t in self.tasks], axis=1)  # (L, n)
         lo, hi = np.empty(len(self.tasks)), np.empty(len(self.tasks))
         for a in range(0, len(self.tasks), self.K):
@@ -305,7 +303,11 @@ class _BatchedRun:
                     blk.keep(be, np.flatnonzero(~idle))
         return [{"sz": self.out[i]} for i in range(len(self.tasks))]
 
-    # ---------------------------------------------------------------------------------------------
+    def _sample_index(self, steps: np.ndarray) -> np.ndarray:
+        """The sample index of each step, -1 where it is not a sample step."""
+        k = np.minimum(np.searchsorted(self.steps, steps), self.steps.size - 1)
+        return np.where(self.steps[k] == steps, k, -1)
+
     def _upload(self) -> dict:
         """The per-column parameters as device arrays (``stage`` a copy: the passes advance it)."""
         be, blk, xp = self.be, self.block, self.be.xp
@@ -317,7 +319,7 @@ class _BatchedRun:
                 "ph_dn": be.asarray(blk.ph_dn), "table": self._table_dev}
 
     def _schedule(self, job: int) -> tuple[np.ndarray, ...]:
-        """(end step, flip?, sample index or -1, series id) of each interval of a reference or jump job."""
+        """(end step, flip?, series id) of each interval of a reference or jump job."""
         task_i, bath_run = divmod(job, 2)
         ends = self.steps[1:]
         flips = np.zeros(0, dtype=np.int64)
@@ -327,13 +329,12 @@ class _BatchedRun:
             ends = np.union1d(flips, ends)
         m = np.diff(ends, prepend=0)
         is_flip = np.isin(ends, flips)
-        sample = self.sample_of_step[ends]
         n_r = int(self.n_r[task_i])
         ids = np.empty(ends.size, dtype=np.int64)
         for value in np.unique(m):
             tol = min(self.tol * int(value), _MAX_INTERVAL_TOL) if bath_run else self.tol
             ids[m == value] = self.table.id(n_r, int(value), tol)
-        return ends, is_flip, sample, ids
+        return ends, is_flip, ids
 
     def _start(self, cols: np.ndarray) -> None:
         """Give the next jobs of the queue to the idle columns ``cols`` (the rest stay idle)."""
@@ -369,7 +370,7 @@ class _BatchedRun:
                 blk.series[col] = self.table.id(int(self.n_r[task_i]), 1, self.tol)
             else:
                 self.schedules[job] = self._schedule(job)
-                blk.series[col] = self.schedules[job][3][0]
+                blk.series[col] = self.schedules[job][2][0]
         self._begin_interval(cols)
 
     def _kind(self, cols: np.ndarray) -> np.ndarray:
@@ -430,7 +431,7 @@ class _BatchedRun:
         end_step[~kick] = [self.schedules[j][0][i] for j, i in zip(blk.job[sched].tolist(),
                                                                     blk.interval[sched].tolist())]
         blk.step[ended] = end_step
-        sample = self.sample_of_step[end_step]
+        sample = self._sample_index(end_step)
         has = sample >= 0
         self._record(ended[has], sample[has])
         blk.interval[ended[~kick]] += 1
@@ -438,7 +439,7 @@ class _BatchedRun:
         for job in blk.job[ended[finished]].tolist():
             self.schedules.pop(job, None)
         nxt = ended[~finished & ~kick]
-        blk.series[nxt] = [self.schedules[j][3][i] for j, i in zip(blk.job[nxt].tolist(), blk.interval[nxt].tolist())]
+        blk.series[nxt] = [self.schedules[j][2][i] for j, i in zip(blk.job[nxt].tolist(), blk.interval[nxt].tolist())]
         cont = ended[~finished]
         self._begin_interval(cont)
         if finished.any():

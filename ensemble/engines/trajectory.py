@@ -94,6 +94,9 @@ def magnetization_trajectory(
     chain = XXZChain(delta=delta, J=J)
     bath = DephasingBath(gamma=gamma, tau=tau)
     chosen = select(engine, "kick", "trajectory", chain, bath)
+    if not hasattr(chosen, "kicked"):
+        raise ValueError(f"engine={engine!r} evolves whole batches of realizations; use ensemble.run_grid or "
+                         "ensemble.engines.batched.run_batched")
     L = fields.size
     task = Task(fields=fields, up_sites=Neel().up_sites(L), steps=steps, chain=chain, bath=bath)
     out = np.empty((steps.size, L))

@@ -177,3 +177,8 @@ class TestGpuWorkers:
         assert _gpu_resources(gpu, Client({"GPU": 1}), "tcp://x:1") == {"resources": {"GPU": 1}}
         with pytest.raises(ValueError, match="no worker of the scheduler advertises the resource GPU"):
             _gpu_resources(gpu, Client({}), "tcp://x:1")
+
+
+def test_the_one_trajectory_entry_point_names_the_batched_alternative():
+    with pytest.raises(ValueError, match="evolves whole batches"):
+        ensemble.magnetization_trajectory(np.zeros(4), np.zeros(3), [0, 1], delta=1.0, gamma=1.0, engine="batched")
