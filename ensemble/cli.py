@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="analyse a netCDF file: two tables (Markdown, CSV or JSON) and figures",
                             description="Headline numbers with resampled confidence intervals and three-valued "
                             "verdicts: a per-(L, W) table and a per-W / per-L / global table.")
-    report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run`")
+    report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run` or `combine`, or a reduced "
+                        "file (per-realization imbalance, e.g. datasets/paper/); the front needs sz")
     report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
                         help="output format of the tables (default markdown)")
     report.add_argument("--n-resamples", type=int, default=1000,
@@ -295,7 +296,10 @@ def _check_report_args(args) -> None:
 
 
 def _open_dataset(path: Path):
+    """A file this package wrote (a run, a combine or a reduced file, of any schema version), migrated."""
     import xarray as xr
+
+    from analysis.schema import migrate
 
     if not path.is_file():
         raise CLIError(f"dataset {path} not found")
@@ -305,9 +309,13 @@ def _open_dataset(path: Path):
     except Exception as exc:  # xarray/netCDF raise many types for a foreign file
         raise CLIError(f"cannot read {path} as a netCDF dataset ({type(exc).__name__}); "
                        "give a file written by `mbl-avalanche run`") from None
-    if "sz" not in ds.data_vars:
-        raise CLIError(f"{path} has no variable 'sz': not a dataset written by `mbl-avalanche run`")
-    return ds
+    if "sz" not in ds.data_vars and "imbalance" not in ds.data_vars:
+        raise CLIError(f"{path} has neither 'sz' nor a per-realization 'imbalance': not a dataset written by "
+                       "`mbl-avalanche run`, `combine` or analysis.per_realization_imbalance")
+    try:
+        return migrate(ds)
+    except ValueError as exc:
+        raise CLIError(f"{path}: {exc}") from None
 
 
 def _report(args) -> int:
