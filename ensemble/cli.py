@@ -93,7 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run` or `combine`, or a reduced "
                         "file (per-realization imbalance, e.g. datasets/paper/); the front needs sz")
     report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
-                        help="output format of the tables (default markdown)")
+                        help="output format of the tables (default markdown); CSV is one table per file")
+    report.add_argument("--table", choices=("grid", "summary"), default="grid",
+                        help="CSV on stdout: which table, per (L, W) or per W / per L / global (default grid)")
+    report.add_argument("--output-dir", metavar="DIR",
+                        help="write the report into DIR instead of stdout: grid.csv, summary.csv and notes.txt "
+                        "(csv), report.json or report.md")
     report.add_argument("--n-resamples", type=int, default=1000,
                         help="resamples of the realizations behind every interval and verdict (default 1000)")
     report.add_argument("--confidence", type=float, default=0.95,
@@ -291,8 +296,9 @@ def _check_report_args(args) -> None:
             raise CLIError(f"{name} must be a positive time; got {value}")
     if args.t_min is not None and not args.t_min < args.t_max:
         raise CLIError(f"--t-min must be below --t-max; got {args.t_min} and {args.t_max}")
-    if args.figures and Path(args.figures).exists() and not Path(args.figures).is_dir():
-        raise CLIError(f"--figures {args.figures} is a file; it must be a directory (created if missing)")
+    for name, value in (("--figures", args.figures), ("--output-dir", args.output_dir)):
+        if value and Path(value).exists() and not Path(value).is_dir():
+            raise CLIError(f"{name} {value} is a file; it must be a directory (created if missing)")
 
 
 def _open_dataset(path: Path):
@@ -330,12 +336,24 @@ def _report(args) -> int:
     if args.format == "json":
         text = rep.to_json()
     elif args.format == "csv":
-        text = rep.to_csv()
+        text = rep.to_csv(args.table)
     else:
         text = (f"# {path.name}: delta = {ds.attrs.get('delta')}, gamma = {ds.attrs.get('gamma')}, "
                 f"front order = {rep.attrs['order']}\n\n" + rep.to_markdown(args.all_columns))
+    if args.output_dir:
+        directory = Path(args.output_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        if args.format == "csv":
+            written = rep.write_csv(directory)
+        else:
+            written = [directory / ("report.json" if args.format == "json" else "report.md")]
+            written[0].write_text(text + "\n", encoding="utf-8")
+        for name in written:
+            print(f"wrote {name}", file=sys.stderr)
+        text = None
     try:
-        print(text)
+        if text is not None:
+            print(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `report | head`: the reader is gone, nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)

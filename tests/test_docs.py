@@ -1,7 +1,7 @@
 """The documentation is accurate where a machine can check it.
 
 - every reference resolves inside the repository (no outside files, no numbered work items);
-- the README's Python snippets run;
+- the README's Python snippets run, and so does every Python block of docs/ (against shipped data);
 - the run costs quoted in the README and the config headers are what ``--dry-run`` prints;
 - ``docs/config.md`` documents every config key with its default.
 """
@@ -147,6 +147,30 @@ class TestReadmeSnippets:
     def test_one_trajectory_snippet(self, capsys):
         exec(compile(_python_snippets()[1], "README snippet", "exec"), {})
         assert capsys.readouterr().out.strip() == "(13, 10)"
+
+
+def _docs_python_blocks() -> list[tuple[str, str]]:
+    blocks = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        for k, code in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)):
+            blocks.append((f"{path.name}#{k}", code))
+    return blocks
+
+
+def test_docs_have_python_blocks():
+    assert any(name.startswith("analysis.md") for name, _ in _docs_python_blocks())
+
+
+@pytest.mark.parametrize(("name", "code"), _docs_python_blocks(), ids=[n for n, _ in _docs_python_blocks()])
+def test_every_docs_python_block_runs_on_shipped_data(name, code, tmp_path, monkeypatch, capsys):
+    """Run from a scratch directory in which ``datasets/`` is the repository's (paths as in the docs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    (tmp_path / "datasets").symlink_to(ROOT / "datasets")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, name, "exec"), {})
+    capsys.readouterr()
 
 
 #: `mbl-avalanche run CONFIG [args]` followed, on the same line, by the `~N core-hours` it costs.
