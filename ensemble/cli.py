@@ -1,19 +1,23 @@
 """Command line: ``mbl-avalanche run`` / ``combine`` / ``report`` (also ``python -m ensemble``).
 
-Errors are one line on stderr and exit status 2; an interrupted run exits with 130 after saying
-how to resume it.
+Errors are one line on stderr and exit status 2; a run interrupted by Ctrl-C exits with 130, one
+ended by SIGTERM (a batch system's wall-time limit) with 143, both after saying how to resume it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import logging
 import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from ensemble.run.jobqueue import KINDS
@@ -43,7 +47,8 @@ Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are round
 grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
 n_times (n_times = 40, t_final = 200, tau = 0.05 gives 37); --dry-run prints the actual number.
 --workers N needs N >= 1; run.workers = 0 (the default) means one worker per CPU core.
-Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the resume command.
+Every error is one line on stderr with exit status 2; Ctrl-C exits 130 and SIGTERM 143, both with
+the resume command.
 """
 
 
@@ -227,6 +232,26 @@ def _write(ds, out: Path, ckpt: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[int]):
+    """Inside the block, SIGTERM (what a batch system sends at the wall-time limit) stops the run the
+    way Ctrl-C does, so that the finished batches are kept and the resume line is printed; the
+    signal is appended to ``terminated``. The previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(args) -> int:
     from ensemble import config
     from ensemble.run import jobqueue
@@ -239,14 +264,17 @@ def _run(args) -> int:
             print(f"# job script ({cluster.jobs} jobs, nothing submitted)")
             print(jobqueue.job_script(cluster, kwargs["omp_threads"]))
         return 0
+    terminated: list[int] = []
     try:
-        ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
-    except KeyboardInterrupt:  # RunInterrupted, or a second Ctrl-C while stopping
+        with _sigterm_as_interrupt(terminated):
+            ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
+    except KeyboardInterrupt:  # RunInterrupted, a second Ctrl-C while stopping, or SIGTERM
         again = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded in {ckpt})" if (
             plan.entropy_source == "fresh") else ""
-        print(f"\ninterrupted; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"\n{what}; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
     except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:
         reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).splitlines()
         raise CLIError(f"{type(exc).__name__} during the run: {reason[0] if reason else ''}"
@@ -400,10 +428,33 @@ def _write_figures(ds, rep, directory: Path, fmt: str = "png", dpi: int = 150) -
     return written, skipped
 
 
+@contextlib.contextmanager
+def _status_to_stderr():
+    """The package's status messages (logger ``ensemble``, INFO and above) as plain lines on stderr
+    while the command runs; the logger's level and handlers are restored after."""
+    package = logging.getLogger("ensemble")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous = package.level
+    package.addHandler(handler)
+    if previous == logging.NOTSET or previous > logging.INFO:
+        package.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mbl-avalanche`` console script."""
     pin_threads()
     args = _parser().parse_args(argv)
+    with _status_to_stderr():
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "run":
             return _run(args)
