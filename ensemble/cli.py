@@ -26,7 +26,7 @@ from ensemble.threads import pin_threads
 EXAMPLES = """\
 examples:
   mbl-avalanche run examples/quickstart.toml -o quickstart.nc
-  mbl-avalanche run examples/quickstart.toml -o q.nc --set grid.L=[8,10,12] --set run.seed=7 --workers 2
+  mbl-avalanche run examples/quickstart.toml -o q.nc --set 'grid.L=[8,10,12]' --set run.seed=7 --workers 2
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --scheduler tcp://headnode:8786
   mbl-avalanche run examples/quickstart.toml -o q.nc --dry-run
   mbl-avalanche combine part1.nc part2.nc -o all.nc
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="TOML config file (see examples/quickstart.toml)")
     run.add_argument("-o", "--output", required=True, help="netCDF file to write")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="TABLE.KEY=VALUE",
-                     help="override a config value (a TOML literal), e.g. --set grid.L=[8,10]")
+                     help="override a config value (a TOML literal), e.g. --set 'grid.L=[8,10]'")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
     where.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster")

@@ -149,6 +149,45 @@ class TestReadmeSnippets:
         assert capsys.readouterr().out.strip() == "(13, 10)"
 
 
+#: a `--set` value with a shell glob character ([ ] { } * ?) that is not inside quotes.
+_UNQUOTED_GLOB = re.compile(r"--set +(?!['\"])[^ \n`'\"]*[][{}*?]")
+
+
+def test_every_documented_set_value_with_glob_characters_is_quoted():
+    files = [*_text_files()]
+    hits = []
+    for path in files:
+        if path.suffix not in (".md", ".py", ".toml", ".ipynb") or path.parts[-2:-1] == ("tests",):
+            continue
+        if "tests" in path.relative_to(ROOT).parts:
+            continue
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _UNQUOTED_GLOB.search(line):
+                hits.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()[:100]}")
+    assert not hits, "\n".join(hits)
+
+
+def test_the_executed_notebook_copy_the_readme_names_is_ignored_by_git():
+    import subprocess
+
+    m = re.search(r"jupyter execute --output=(\S+) (\S+)\.ipynb", README.read_text(encoding="utf-8"))
+    assert m, "the README says how to execute the notebook"
+    copy = (ROOT / m[2]).parent / m[1]  # jupyter writes the output next to the notebook
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "check-ignore", "-q", str(copy.relative_to(ROOT))], cwd=ROOT)
+    assert out.returncode == 0, f"{copy.relative_to(ROOT)} is not ignored by git"
+
+
+def test_config_md_documents_every_accepted_engine_value():
+    from ensemble.engines import engine_choices
+
+    row = next(line for line in (ROOT / "docs" / "config.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `engine` |"))
+    missing = [name for name in engine_choices() if f'`"{name}"`' not in row]
+    assert not missing, f"docs/config.md, run.engine: document the accepted value(s) {missing}"
+
+
 def _docs_python_blocks() -> list[tuple[str, str]]:
     blocks = []
     for path in sorted((ROOT / "docs").glob("*.md")):
