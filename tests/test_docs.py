@@ -179,6 +179,15 @@ def test_the_executed_notebook_copy_the_readme_names_is_ignored_by_git():
     assert out.returncode == 0, f"{copy.relative_to(ROOT)} is not ignored by git"
 
 
+def test_the_documented_combine_tolerance_is_the_code_s():
+    from ensemble.io.combine import OVERLAP_TOLERANCE
+
+    text = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"OVERLAP_TOLERANCE = {OVERLAP_TOLERANCE:g}" in text
+    assert f"within {OVERLAP_TOLERANCE:g} in every value" in README.read_text(encoding="utf-8")
+    assert f"`OVERLAP_TOLERANCE` = {OVERLAP_TOLERANCE:g}" in (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+
+
 def test_config_md_documents_every_accepted_engine_value():
     from ensemble.engines import engine_choices
 
