@@ -119,17 +119,18 @@ class Report:
                       "Per W, per L and global:", "", summary.to_markdown(index=False, disable_numparse=True)]
         return "\n".join(parts)
 
-    def to_csv(self, table: Literal["grid", "summary"] = "grid") -> str:
+    def to_csv(self, table: Literal["grid", "summary"] = "grid", float_format: str | None = None) -> str:
         """One table as CSV, one header line (units in brackets) and one row per line.
 
         ``pandas.read_csv`` reads it back as the table; infinities are written ``inf`` / ``-inf``
-        (an interval end beyond the data), NaN as an empty field. :meth:`write_csv` writes both.
+        (an interval end beyond the data), NaN as an empty field. ``float_format`` (e.g. ``"%.12g"``)
+        fixes the digits written (default: every digit of the float). :meth:`write_csv` writes both.
         """
         if table not in TABLES:
             raise ValueError(f"table must be one of {TABLES}; got {table!r}")
         if table == "grid":
-            return _with_units(self.grid, GRID_COLUMNS).to_csv(index=False)
-        return self.summary.to_csv(index=False)
+            return _with_units(self.grid, GRID_COLUMNS).to_csv(index=False, float_format=float_format)
+        return self.summary.to_csv(index=False, float_format=float_format)
 
     def write_csv(self, directory: str | Path) -> list[Path]:
         """``grid.csv`` and ``summary.csv`` (:meth:`to_csv`) and ``notes.txt`` in ``directory`` (created)."""
