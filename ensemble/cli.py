@@ -302,8 +302,12 @@ def _combine(args) -> int:
     ds.to_netcdf(tmp)
     os.replace(tmp, out)
     counts = ", ".join(f"L={L}: {n}" for L, n in zip(ds.L.values, ds.n_realizations.values))
-    print(f"wrote {out} ({len(args.sources)} sources; W = {ds.W.values.tolist()}; realizations {counts})",
-          file=sys.stderr)
+    overlap = ds.attrs["overlap"]
+    if overlap == "within tolerance":
+        overlap += (f" (largest difference {ds.attrs['overlap_max_abs_difference']:.3g} <= "
+                    f"{ds.attrs['overlap_tolerance']:g}; the first source's values kept)")
+    print(f"wrote {out} ({len(args.sources)} sources; W = {ds.W.values.tolist()}; realizations {counts}; "
+          f"overlap: {overlap})", file=sys.stderr)
     return 0
 
 

@@ -112,3 +112,16 @@ def test_the_shipped_quickstart_combines_with_a_fresh_run_of_its_own_config():
     assert merged.attrs["overlap_max_abs_difference"] <= OVERLAP_TOLERANCE
     np.testing.assert_array_equal(merged["sz"].values, shipped["sz"].values)
     np.testing.assert_array_equal(merged["n_realizations"].values, shipped["n_realizations"].values)
+
+
+def test_a_combined_campaign_file_and_an_old_plus_fresh_combine_go_through_the_cli(tmp_path, capsys):
+    parts = [DATASETS / "paper" / "threshold_L16_W2.nc", DATASETS / "paper" / "threshold_L16_W4.nc"]
+    assert main(["combine", *map(str, parts), "-o", str(tmp_path / "L16.nc")]) == 0
+    assert "overlap: none" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "L16.nc"), "--n-resamples", "20"]) == 0
+    assert "| 16  | 2 " in capsys.readouterr().out
+    # the shipped version-1 quickstart with a version-2 file of the same run (its own copy, migrated)
+    migrate(_load(DATASETS / "quickstart.nc")).to_netcdf(tmp_path / "q2.nc")
+    assert main(["combine", str(DATASETS / "quickstart.nc"), str(tmp_path / "q2.nc"), "-o",
+                 str(tmp_path / "q.nc")]) == 0
+    assert "overlap: bitwise" in capsys.readouterr().err
