@@ -38,3 +38,14 @@ def test_citation_file():
     for author in CFF["authors"]:
         assert "name" in author or "family-names" in author
     assert [a["name"] for a in PROJECT["project"]["authors"]] == [a.get("name") for a in CFF["authors"]]
+
+
+def test_readme_bibtex_entry_matches_the_citation_file():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    entry = re.search(r"```bibtex\n(.*?)```", readme, re.S)[1]
+    fields = dict(re.findall(r"^\s*(\w+)\s*=\s*\{(.*)\},?$", entry, re.M))
+    assert fields["author"] == "{" + CFF["authors"][0]["name"] + "}"  # one braced group name
+    assert fields["title"] == CFF["title"] and fields["version"] == str(CFF["version"])
+    assert fields["year"] == str(CFF["date-released"])[:4] and fields["license"] == CFF["license"]
