@@ -219,11 +219,11 @@ def first_crossing(t: np.ndarray, y: np.ndarray, level: float) -> tuple[np.ndarr
 
 def _as_relative_imbalance(data: xr.Dataset, kw: dict) -> xr.Dataset:
     if "Ir" not in data.data_vars:
-        if "sz" in data.data_vars:
+        if "sz" in data.data_vars or is_reduced(data):
             return relative_imbalance(data, **kw)  # type: ignore[arg-type]
         raise ValueError(
-            "data: missing variable(s): needs 'sz' (a raw Dataset) or 'Ir' and 'Ir_err' "
-            "(the output of relative_imbalance)"
+            "data: missing variable(s): needs 'sz' (a raw Dataset), 'imbalance' (a reduced one) or 'Ir' and "
+            "'Ir_err' (the output of relative_imbalance)"
         )
     return data
 

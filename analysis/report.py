@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -25,11 +26,11 @@ GRID_COLUMNS: dict[str, tuple[str, str]] = {
     "n_realizations": ("", "paired realizations resampled"),
     "t_tilde_paper": ("1/J", "t~: first sample time with Ir - err > r_th (paper); NaN if censored"),
     "t_tilde_paper_lo": ("1/J", "lower end of its interval"),
-    "t_tilde_paper_hi": ("1/J", "upper end of its interval (inf: beyond the data)"),
+    "t_tilde_paper_hi": ("1/J", "upper end of its interval (inf, JSON null: beyond the data)"),
     "t_tilde_paper_censored": ("", "t~ (paper) beyond the data: only t~ > t_final is known"),
     "t_tilde_crossing": ("1/J", "t~: crossing of the central Ir with r_th, interpolated in ln t"),
     "t_tilde_crossing_lo": ("1/J", "lower end of its interval"),
-    "t_tilde_crossing_hi": ("1/J", "upper end of its interval (inf: beyond the data)"),
+    "t_tilde_crossing_hi": ("1/J", "upper end of its interval (inf, JSON null: beyond the data)"),
     "t_tilde_crossing_censored": ("", "t~ (crossing) beyond the data"),
     "t_min": ("1/J", "start of the fit window of h = A ln t + B"),
     "t_max": ("1/J", "end of the fit window"),
@@ -109,20 +110,52 @@ class Report:
                       "", "Per W, per L and global:", "",
                       self.summary.to_markdown(index=False, floatfmt=".4g")]
         else:
-            parts += ["Per (L, W):", "", compact_grid(self.grid, conf).to_markdown(index=False, disable_numparse=True), "",
-                      "Per W, per L and global:", "", compact_summary(self.summary, conf).to_markdown(index=False, disable_numparse=True)]
+            grid, summary = compact_grid(self.grid, conf), compact_summary(self.summary, conf)
+            cells = " ".join(grid.astype(str).to_numpy().ravel()) + " " + " ".join(summary.astype(str).to_numpy().ravel())
+            extra = [f"- {UNBOUNDED_NOTE}"] * (NO_LOWER in cells or NO_UPPER in cells)
+            extra += [f"- {NO_P_NOTE}"] * bool((summary["P"] == "n/a").any())
+            parts = parts[:-1] + extra + [""]
+            parts += ["Per (L, W):", "", grid.to_markdown(index=False, disable_numparse=True), "",
+                      "Per W, per L and global:", "", summary.to_markdown(index=False, disable_numparse=True)]
         return "\n".join(parts)
 
-    def to_csv(self) -> str:
-        """Both tables as CSV (headers with units), each after a ``# table`` comment line."""
-        return ("# per (L, W)\n" + _with_units(self.grid, GRID_COLUMNS).to_csv(index=False)
-                + "\n# per W, per L and global\n" + self.summary.to_csv(index=False))
+    def to_csv(self, table: Literal["grid", "summary"] = "grid", float_format: str | None = None) -> str:
+        """One table as CSV, one header line (units in brackets) and one row per line.
+
+        ``pandas.read_csv`` reads it back as the table; infinities are written ``inf`` / ``-inf``
+        (an interval end beyond the data), NaN as an empty field. ``float_format`` (e.g. ``"%.12g"``)
+        fixes the digits written (default: every digit of the float). :meth:`write_csv` writes both.
+        """
+        if table not in TABLES:
+            raise ValueError(f"table must be one of {TABLES}; got {table!r}")
+        if table == "grid":
+            return _with_units(self.grid, GRID_COLUMNS).to_csv(index=False, float_format=float_format)
+        return self.summary.to_csv(index=False, float_format=float_format)
+
+    def write_csv(self, directory: str | Path) -> list[Path]:
+        """``grid.csv`` and ``summary.csv`` (:meth:`to_csv`) and ``notes.txt`` in ``directory`` (created)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for table in TABLES:
+            written.append(directory / f"{table}.csv")
+            written[-1].write_text(self.to_csv(table), encoding="utf-8")
+        written.append(directory / "notes.txt")
+        written[-1].write_text("".join(f"{note}\n" for note in self.notes), encoding="utf-8")
+        return written
 
     def to_json(self) -> str:
-        """Both tables, units, notes and settings as one JSON document (inf as the string "inf")."""
+        """Both tables, units, notes and settings as one JSON document.
+
+        Strict JSON (``json.loads`` and ``pandas.DataFrame(doc["grid"])`` read it): a number
+        without a finite value is ``null``, which means NaN (undefined: no fit, a censored point
+        estimate) or, for an interval end, unbounded (beyond the data, e.g. t~ > t_final); the
+        document's ``"null"`` entry says so, and the ``*_censored`` columns tell the two apart for t~.
+        """
         def records(df: pd.DataFrame) -> list[dict]:
             return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
         doc = {
+            "null": JSON_NULL,
             "attrs": {k: _jsonable(v) for k, v in self.attrs.items()},
             "notes": self.notes,
             "units": {"grid": {k: GRID_COLUMNS[k][0] for k in self.grid.columns},
@@ -130,7 +163,14 @@ class Report:
             "grid": records(self.grid),
             "summary": records(self.summary),
         }
-        return json.dumps(doc, indent=1)
+        return json.dumps(doc, indent=1, allow_nan=False)
+
+
+#: The tables of a report, in order.
+TABLES = ("grid", "summary")
+#: What ``null`` stands for in :meth:`Report.to_json`.
+JSON_NULL = ("no finite value: NaN (undefined, e.g. no fit or a censored estimate) or, for an interval end "
+             "(_lo, _hi, lo, hi), unbounded: beyond the data on that side")
 
 
 def _jsonable(v: object) -> object:
@@ -143,13 +183,24 @@ def _jsonable(v: object) -> object:
         if math.isnan(x):
             return None
         if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
+            return None  # an unbounded interval end: JSON_NULL
         return x
     return v
 
 
 def _with_units(df: pd.DataFrame, spec: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
     return df.rename(columns={c: f"{c} [{spec[c][0]}]" for c in df.columns if spec.get(c, ("",))[0]})
+
+
+#: Markdown wording of interval ends beyond the data (``format_interval(..., words=True)``).
+NO_LOWER, NO_UPPER = "no lower bound", "no upper bound"
+#: The note that says what those words mean.
+UNBOUNDED_NOTE = (f"'{NO_LOWER}' / '{NO_UPPER}': so many resamples put the value beyond the data on that side "
+                  "(t~ beyond t_final, W* outside the W range studied) that the interval is open there; "
+                  "the other end is a bound.")
+#: The note for a P that is not stated.
+NO_P_NOTE = ("P n/a: the data give no estimate (a t~ censored at some L), so the verdict is undetermined and no "
+             "probability is stated.")
 
 
 def _num(x: float, fmt: str = ".3g") -> str:
@@ -160,9 +211,16 @@ def _num(x: float, fmt: str = ".3g") -> str:
     return format(x, fmt)
 
 
-def format_interval(est: float, lo: float, hi: float, fmt: str = ".3g") -> str:
-    """``"est [lo, hi]"`` with ``fmt``; NaN as "NaN", infinities as "∞" / "-∞" (open bounds)."""
-    return f"{_num(est, fmt)} [{_num(lo, fmt)}, {_num(hi, fmt)}]"
+def _end(x: float, fmt: str, words: bool) -> str:
+    if words and x is not None and math.isinf(x):
+        return NO_UPPER if x > 0 else NO_LOWER
+    return _num(x, fmt)
+
+
+def format_interval(est: float, lo: float, hi: float, fmt: str = ".3g", words: bool = False) -> str:
+    """``"est [lo, hi]"`` with ``fmt``; NaN as "NaN", infinities as "∞" / "-∞" (open bounds), or with
+    ``words`` as :data:`NO_LOWER` / :data:`NO_UPPER` (:data:`UNBOUNDED_NOTE` says what they mean)."""
+    return f"{_num(est, fmt)} [{_end(lo, fmt, words)}, {_end(hi, fmt, words)}]"
 
 
 def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
@@ -172,18 +230,25 @@ def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
         row = {"L": r.L, "W [J]": f"{r.W:g}", "realizations": r.n_realizations}
         for d in ("paper", "crossing"):
             if getattr(r, f"t_tilde_{d}_censored"):
-                cell = f"censored (> t_final), interval [{_num(getattr(r, 't_tilde_' + d + '_lo'))}, ∞]"
+                cell = f"censored (> t_final), interval [{_end(getattr(r, 't_tilde_' + d + '_lo'), '.3g', True)}, {NO_UPPER}]"
             else:
-                cell = format_interval(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"), getattr(r, f"t_tilde_{d}_hi"))
+                cell = format_interval(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"),
+                                       getattr(r, f"t_tilde_{d}_hi"), words=True)
             row[f"t~ {d} [1/J] ({conf})"] = cell
         if "inv_A" in grid.columns:
             row["fit window [1/J]"] = f"[{_num(r.t_min, 'g')}, {_num(r.t_max, 'g')}]"
-            row[f"1/A [1/site] ({conf})"] = format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi)
+            row[f"1/A [1/site] ({conf})"] = format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi, words=True)
             row["1/A > 2 ln 4"] = r.front_verdict
             row["P"] = f"{r.front_P:.2f}"
-            row["log10 t* [log10(1/J)]"] = format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi)
+            row["log10 t* [log10(1/J)]"] = format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi,
+                                                           words=True)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _no_estimate(row) -> bool:
+    """A claim row whose quantity has no finite estimate (its P would count every resample as failing)."""
+    return bool(row.claim) and row.quantity != "W > W~" and not np.isfinite(row.estimate)
 
 
 def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
@@ -194,10 +259,11 @@ def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
     for r in summary.itertuples():
         at = f"W = {r.W:g}" if np.isfinite(r.W) else (f"L = {int(r.L)}" if np.isfinite(r.L) else "all")
         unit = f" [{r.unit}]" if r.unit else ""
-        value = "" if r.quantity == "W > W~" else format_interval(r.estimate, r.lo, r.hi)
+        value = "" if r.quantity == "W > W~" else format_interval(r.estimate, r.lo, r.hi, words=True)
+        p = "" if not r.claim else "n/a" if _no_estimate(r) else f"{r.P:.2f}"
         rows.append({"quantity": names.get(r.quantity, r.quantity) + unit, "at": at,
                      f"estimate [{conf} interval]": value, "s.e.": "" if r.quantity == "W > W~" else _num(r.se, ".2g"),
-                     "claim": r.claim, "verdict": r.verdict, "P": "" if not r.claim else f"{r.P:.2f}"})
+                     "claim": r.claim, "verdict": r.verdict, "P": p})
     return pd.DataFrame(rows)
 
 

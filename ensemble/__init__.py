@@ -10,14 +10,37 @@ Dask, checkpoints), :mod:`ensemble.io` (the Dataset, netCDF, combining runs), th
 :mod:`ensemble.config` and :mod:`ensemble.cli`.
 
 The names below are re-exported lazily, so ``import ensemble.models`` or ``import ensemble.engines``
-loads neither Dask nor xarray.
+loads neither Dask nor xarray. Importing the package leaves the process alone: no environment
+variable, logging setting or signal handler is changed (thread limits: :mod:`ensemble.threads`).
 """
 
+import sys
 from importlib import import_module
+from importlib.util import find_spec
+from pathlib import Path
 
 from ensemble.threads import pin_threads
 
-pin_threads()
+
+def _check_analysis_is_ours() -> None:
+    """Refuse a module named ``analysis`` that is not this package's (a user's ``analysis.py`` next to
+    a script or notebook comes first on ``sys.path``, and the analysis, the report and ``ds.avalanche``
+    would then fail far from the cause)."""
+    expected = Path(__file__).resolve().parent.parent / "analysis" / "__init__.py"
+    loaded = sys.modules.get("analysis")
+    if loaded is not None:
+        origin = getattr(loaded, "__file__", None)
+    else:
+        spec = find_spec("analysis")
+        origin = None if spec is None else spec.origin
+    if origin is not None and Path(origin).resolve() != expected:
+        raise ImportError(
+            f"{origin} shadows mbl-avalanche's analysis package ({expected.parent}): rename that file or "
+            "folder, or run from another directory"
+        )
+
+
+_check_analysis_is_ours()
 
 _EXPORTS = {
     "combine": "ensemble.io.combine",

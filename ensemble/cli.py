@@ -1,19 +1,23 @@
 """Command line: ``mbl-avalanche run`` / ``combine`` / ``report`` (also ``python -m ensemble``).
 
-Errors are one line on stderr and exit status 2; an interrupted run exits with 130 after saying
-how to resume it.
+Errors are one line on stderr and exit status 2; a run interrupted by Ctrl-C exits with 130, one
+ended by SIGTERM (a batch system's wall-time limit) with 143, both after saying how to resume it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import logging
 import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from ensemble.run.jobqueue import KINDS
@@ -22,7 +26,7 @@ from ensemble.threads import pin_threads
 EXAMPLES = """\
 examples:
   mbl-avalanche run examples/quickstart.toml -o quickstart.nc
-  mbl-avalanche run examples/quickstart.toml -o q.nc --set grid.L=[8,10,12] --set run.seed=7 --workers 2
+  mbl-avalanche run examples/quickstart.toml -o q.nc --set 'grid.L=[8,10,12]' --set run.seed=7 --workers 2
   mbl-avalanche run examples/mbl_threshold.toml -o mbl.nc --scheduler tcp://headnode:8786
   mbl-avalanche run examples/quickstart.toml -o q.nc --dry-run
   mbl-avalanche combine part1.nc part2.nc -o all.nc
@@ -43,7 +47,8 @@ Sample times: grid.n_times log-spaced times from t = 0 to grid.t_final are round
 grid t = n tau, and times that round to the same step merge, so a run may have fewer samples than
 n_times (n_times = 40, t_final = 200, tau = 0.05 gives 37); --dry-run prints the actual number.
 --workers N needs N >= 1; run.workers = 0 (the default) means one worker per CPU core.
-Every error is one line on stderr with exit status 2; Ctrl-C exits 130 with the resume command.
+Every error is one line on stderr with exit status 2; Ctrl-C exits 130 and SIGTERM 143, both with
+the resume command.
 """
 
 
@@ -65,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="TOML config file (see examples/quickstart.toml)")
     run.add_argument("-o", "--output", required=True, help="netCDF file to write")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="TABLE.KEY=VALUE",
-                     help="override a config value (a TOML literal), e.g. --set grid.L=[8,10]")
+                     help="override a config value (a TOML literal), e.g. --set 'grid.L=[8,10]'")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler")
     where.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster")
@@ -90,9 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="analyse a netCDF file: two tables (Markdown, CSV or JSON) and figures",
                             description="Headline numbers with resampled confidence intervals and three-valued "
                             "verdicts: a per-(L, W) table and a per-W / per-L / global table.")
-    report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run`")
+    report.add_argument("dataset", help="netCDF file written by `mbl-avalanche run` or `combine`, or a reduced "
+                        "file (per-realization imbalance, e.g. datasets/paper/); the front needs sz")
     report.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
-                        help="output format of the tables (default markdown)")
+                        help="output format of the tables (default markdown); CSV is one table per file")
+    report.add_argument("--table", choices=("grid", "summary"), default="grid",
+                        help="CSV on stdout: which table, per (L, W) or per W / per L / global (default grid)")
+    report.add_argument("--output-dir", metavar="DIR",
+                        help="write the report into DIR instead of stdout: grid.csv, summary.csv and notes.txt "
+                        "(csv), report.json or report.md")
     report.add_argument("--n-resamples", type=int, default=1000,
                         help="resamples of the realizations behind every interval and verdict (default 1000)")
     report.add_argument("--confidence", type=float, default=0.95,
@@ -225,6 +236,26 @@ def _write(ds, out: Path, ckpt: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[int]):
+    """Inside the block, SIGTERM (what a batch system sends at the wall-time limit) stops the run the
+    way Ctrl-C does, so that the finished batches are kept and the resume line is printed; the
+    signal is appended to ``terminated``. The previous handler is restored after."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(args) -> int:
     from ensemble import config
     from ensemble.run import jobqueue
@@ -237,14 +268,17 @@ def _run(args) -> int:
             print(f"# job script ({cluster.jobs} jobs, nothing submitted)")
             print(jobqueue.job_script(cluster, kwargs["omp_threads"]))
         return 0
+    terminated: list[int] = []
     try:
-        ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
-    except KeyboardInterrupt:  # RunInterrupted, or a second Ctrl-C while stopping
+        with _sigterm_as_interrupt(terminated):
+            ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
+    except KeyboardInterrupt:  # RunInterrupted, a second Ctrl-C while stopping, or SIGTERM
         again = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded in {ckpt})" if (
             plan.entropy_source == "fresh") else ""
-        print(f"\ninterrupted; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"\n{what}; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
     except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:
         reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).splitlines()
         raise CLIError(f"{type(exc).__name__} during the run: {reason[0] if reason else ''}"
@@ -272,8 +306,12 @@ def _combine(args) -> int:
     ds.to_netcdf(tmp)
     os.replace(tmp, out)
     counts = ", ".join(f"L={L}: {n}" for L, n in zip(ds.L.values, ds.n_realizations.values))
-    print(f"wrote {out} ({len(args.sources)} sources; W = {ds.W.values.tolist()}; realizations {counts})",
-          file=sys.stderr)
+    overlap = ds.attrs["overlap"]
+    if overlap == "within tolerance":
+        overlap += (f" (largest difference {ds.attrs['overlap_max_abs_difference']:.3g} <= "
+                    f"{ds.attrs['overlap_tolerance']:g}; the first source's values kept)")
+    print(f"wrote {out} ({len(args.sources)} sources; W = {ds.W.values.tolist()}; realizations {counts}; "
+          f"overlap: {overlap})", file=sys.stderr)
     return 0
 
 
@@ -294,12 +332,16 @@ def _check_report_args(args) -> None:
             raise CLIError(f"{name} must be a positive time; got {value}")
     if args.t_min is not None and not args.t_min < args.t_max:
         raise CLIError(f"--t-min must be below --t-max; got {args.t_min} and {args.t_max}")
-    if args.figures and Path(args.figures).exists() and not Path(args.figures).is_dir():
-        raise CLIError(f"--figures {args.figures} is a file; it must be a directory (created if missing)")
+    for name, value in (("--figures", args.figures), ("--output-dir", args.output_dir)):
+        if value and Path(value).exists() and not Path(value).is_dir():
+            raise CLIError(f"{name} {value} is a file; it must be a directory (created if missing)")
 
 
 def _open_dataset(path: Path):
+    """A file this package wrote (a run, a combine or a reduced file, of any schema version), migrated."""
     import xarray as xr
+
+    from analysis.schema import migrate
 
     if not path.is_file():
         raise CLIError(f"dataset {path} not found")
@@ -309,9 +351,13 @@ def _open_dataset(path: Path):
     except Exception as exc:  # xarray/netCDF raise many types for a foreign file
         raise CLIError(f"cannot read {path} as a netCDF dataset ({type(exc).__name__}); "
                        "give a file written by `mbl-avalanche run`") from None
-    if "sz" not in ds.data_vars:
-        raise CLIError(f"{path} has no variable 'sz': not a dataset written by `mbl-avalanche run`")
-    return ds
+    if "sz" not in ds.data_vars and "imbalance" not in ds.data_vars:
+        raise CLIError(f"{path} has neither 'sz' nor a per-realization 'imbalance': not a dataset written by "
+                       "`mbl-avalanche run`, `combine` or analysis.per_realization_imbalance")
+    try:
+        return migrate(ds)
+    except ValueError as exc:
+        raise CLIError(f"{path}: {exc}") from None
 
 
 def _report(args) -> int:
@@ -326,12 +372,24 @@ def _report(args) -> int:
     if args.format == "json":
         text = rep.to_json()
     elif args.format == "csv":
-        text = rep.to_csv()
+        text = rep.to_csv(args.table)
     else:
         text = (f"# {path.name}: delta = {ds.attrs.get('delta')}, gamma = {ds.attrs.get('gamma')}, "
                 f"front order = {rep.attrs['order']}\n\n" + rep.to_markdown(args.all_columns))
+    if args.output_dir:
+        directory = Path(args.output_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        if args.format == "csv":
+            written = rep.write_csv(directory)
+        else:
+            written = [directory / ("report.json" if args.format == "json" else "report.md")]
+            written[0].write_text(text + "\n", encoding="utf-8")
+        for name in written:
+            print(f"wrote {name}", file=sys.stderr)
+        text = None
     try:
-        print(text)
+        if text is not None:
+            print(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `report | head`: the reader is gone, nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -378,10 +436,33 @@ def _write_figures(ds, rep, directory: Path, fmt: str = "png", dpi: int = 150) -
     return written, skipped
 
 
+@contextlib.contextmanager
+def _status_to_stderr():
+    """The package's status messages (logger ``ensemble``, INFO and above) as plain lines on stderr
+    while the command runs; the logger's level and handlers are restored after."""
+    package = logging.getLogger("ensemble")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous = package.level
+    package.addHandler(handler)
+    if previous == logging.NOTSET or previous > logging.INFO:
+        package.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mbl-avalanche`` console script."""
     pin_threads()
     args = _parser().parse_args(argv)
+    with _status_to_stderr():
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "run":
             return _run(args)

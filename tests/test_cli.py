@@ -105,6 +105,23 @@ class TestEndToEnd:
         assert ds.attrs["seed_entropy"] == entropy and not ds.sz.isel(site=slice(0, 10)).isnull().any()
 
 
+    def test_sigterm_keeps_the_batches_and_prints_the_resume_line(self, config, tmp_path):
+        out = tmp_path / "slow.nc"
+        args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
+                "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
+        proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        ckpt = tmp_path / "slow.nc.checkpoint"
+        deadline = time.monotonic() + 120
+        while len(list(ckpt.glob("part-*.nc"))) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # a batch system's wall-time limit: the main process only
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 143, err
+        assert err.count("resume with: ") == 1 and "terminated (SIGTERM)" in err and "Traceback" not in err, err
+        assert list(ckpt.glob("part-*.nc")) and not out.exists()
+
+
 class TestInProcess:
     def test_scheduler_synchronous_runs_in_process_with_the_api_numbers(self, config, tmp_path):
         import ensemble

@@ -1,7 +1,7 @@
 """The documentation is accurate where a machine can check it.
 
 - every reference resolves inside the repository (no outside files, no numbered work items);
-- the README's Python snippets run;
+- the README's Python snippets run, and so does every Python block of docs/ (against shipped data);
 - the run costs quoted in the README and the config headers are what ``--dry-run`` prints;
 - ``docs/config.md`` documents every config key with its default.
 """
@@ -147,6 +147,78 @@ class TestReadmeSnippets:
     def test_one_trajectory_snippet(self, capsys):
         exec(compile(_python_snippets()[1], "README snippet", "exec"), {})
         assert capsys.readouterr().out.strip() == "(13, 10)"
+
+
+#: a `--set` value with a shell glob character ([ ] { } * ?) that is not inside quotes.
+_UNQUOTED_GLOB = re.compile(r"--set +(?!['\"])[^ \n`'\"]*[][{}*?]")
+
+
+def test_every_documented_set_value_with_glob_characters_is_quoted():
+    files = [*_text_files()]
+    hits = []
+    for path in files:
+        if path.suffix not in (".md", ".py", ".toml", ".ipynb") or path.parts[-2:-1] == ("tests",):
+            continue
+        if "tests" in path.relative_to(ROOT).parts:
+            continue
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _UNQUOTED_GLOB.search(line):
+                hits.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()[:100]}")
+    assert not hits, "\n".join(hits)
+
+
+def test_the_executed_notebook_copy_the_readme_names_is_ignored_by_git():
+    import subprocess
+
+    m = re.search(r"jupyter execute --output=(\S+) (\S+)\.ipynb", README.read_text(encoding="utf-8"))
+    assert m, "the README says how to execute the notebook"
+    copy = (ROOT / m[2]).parent / m[1]  # jupyter writes the output next to the notebook
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "check-ignore", "-q", str(copy.relative_to(ROOT))], cwd=ROOT)
+    assert out.returncode == 0, f"{copy.relative_to(ROOT)} is not ignored by git"
+
+
+def test_the_documented_combine_tolerance_is_the_code_s():
+    from ensemble.io.combine import OVERLAP_TOLERANCE
+
+    text = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"OVERLAP_TOLERANCE = {OVERLAP_TOLERANCE:g}" in text
+    assert f"within {OVERLAP_TOLERANCE:g} in every value" in README.read_text(encoding="utf-8")
+    assert f"`OVERLAP_TOLERANCE` = {OVERLAP_TOLERANCE:g}" in (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+
+
+def test_config_md_documents_every_accepted_engine_value():
+    from ensemble.engines import engine_choices
+
+    row = next(line for line in (ROOT / "docs" / "config.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `engine` |"))
+    missing = [name for name in engine_choices() if f'`"{name}"`' not in row]
+    assert not missing, f"docs/config.md, run.engine: document the accepted value(s) {missing}"
+
+
+def _docs_python_blocks() -> list[tuple[str, str]]:
+    blocks = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        for k, code in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)):
+            blocks.append((f"{path.name}#{k}", code))
+    return blocks
+
+
+def test_docs_have_python_blocks():
+    assert any(name.startswith("analysis.md") for name, _ in _docs_python_blocks())
+
+
+@pytest.mark.parametrize(("name", "code"), _docs_python_blocks(), ids=[n for n, _ in _docs_python_blocks()])
+def test_every_docs_python_block_runs_on_shipped_data(name, code, tmp_path, monkeypatch, capsys):
+    """Run from a scratch directory in which ``datasets/`` is the repository's (paths as in the docs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    (tmp_path / "datasets").symlink_to(ROOT / "datasets")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, name, "exec"), {})
+    capsys.readouterr()
 
 
 #: `mbl-avalanche run CONFIG [args]` followed, on the same line, by the `~N core-hours` it costs.

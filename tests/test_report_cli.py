@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report import GRID_COLUMNS
 from ensemble.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,19 +34,47 @@ class TestFormats:
         assert "fit window of h = A ln t + B: t in [10, 200]" in out
         assert "20 resamples" in out and "95 % percentile intervals" in out
 
-    def test_csv_tables_with_units(self, capsys):
+    def test_csv_is_one_table_that_pandas_reads(self, capsys):
         assert main(["report", str(QUICK), *FAST, "--format", "csv", "--confidence", "0.9"]) == 0
-        out = capsys.readouterr().out
-        grid, summary = out.split("\n# per W, per L and global\n")
-        df = pd.read_csv(io.StringIO(grid.removeprefix("# per (L, W)\n")))
-        assert len(df) == 6 and "inv_A [1/site]" in df.columns and "t_tilde_paper [1/J]" in df.columns
-        assert "verdict" in pd.read_csv(io.StringIO(summary)).columns
+        df = pd.read_csv(io.StringIO(capsys.readouterr().out))
+        assert df.shape == (6, len(GRID_COLUMNS)) and "inv_A [1/site]" in df.columns and "t_tilde_paper [1/J]" in df.columns
+        assert df["L [site]"].tolist() == [8, 8, 8, 10, 10, 10]
+        assert df["t_tilde_paper_hi [1/J]"].dtype == float and np.isinf(df["t_tilde_paper_hi [1/J]"]).any()
+        assert main(["report", str(QUICK), *FAST, "--format", "csv", "--table", "summary"]) == 0
+        summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
+        assert list(summary.columns[:2]) == ["quantity", "L"] and "verdict" in summary.columns
+        assert summary["estimate"].dtype == float
 
-    def test_json(self, capsys):
+    def test_csv_output_dir_holds_both_tables_and_the_notes(self, tmp_path, capsys):
+        assert main(["report", str(QUICK), *FAST, "--format", "csv", "--output-dir", str(tmp_path / "rep")]) == 0
+        captured = capsys.readouterr()
+        assert captured.out == "" and "grid.csv" in captured.err
+        grid = pd.read_csv(tmp_path / "rep" / "grid.csv")
+        summary = pd.read_csv(tmp_path / "rep" / "summary.csv")
+        assert len(grid) == 6 and set(summary["quantity"]) >= {"kappa", "alpha", "W_tilde", "W_star"}
+        assert "fit window" in (tmp_path / "rep" / "notes.txt").read_text()
+
+    def test_json_is_strict_with_null_for_values_beyond_the_data(self, capsys):
         assert main(["report", str(QUICK), *FAST, "--format", "json", "--seed", "4"]) == 0
-        doc = json.loads(capsys.readouterr().out)
+        text = capsys.readouterr().out
+        doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
         assert doc["attrs"]["seed"] == 4 and doc["attrs"]["n_resamples"] == 20
         assert {r["front_verdict"] for r in doc["grid"]} <= {"yes", "no", "undetermined"}
+        assert "unbounded" in doc["null"] and '"inf"' not in text
+        grid = pd.DataFrame(doc["grid"])
+        assert grid["t_tilde_paper_hi"].dtype == float and grid["t_tilde_paper_hi"].isna().any()
+        censored = grid[grid["t_tilde_paper_censored"]]
+        assert len(censored) and censored["t_tilde_paper_hi"].isna().all()
+        assert pd.DataFrame(doc["summary"])["estimate"].dtype == float
+
+    def test_markdown_says_in_words_what_an_unbounded_interval_and_a_missing_p_mean(self, capsys):
+        assert main(["report", str(QUICK), *FAST]) == 0
+        out = capsys.readouterr().out
+        assert "∞" not in out and "no upper bound]" in out
+        assert "so many resamples put the value beyond the data on that side" in out
+        kappa_w8 = next(line for line in out.splitlines() if line.startswith("| κ") and "W = 8" in line)
+        assert "undetermined" in kappa_w8 and kappa_w8.rstrip(" |").endswith("n/a")
+        assert "P n/a: the data give no estimate" in out
 
     def test_jump_data_say_why_the_front_is_missing(self, capsys):
         assert main(["report", str(ROOT / "datasets" / "mbl_threshold.nc"), *FAST]) == 0

@@ -36,7 +36,7 @@ def _compare(table: pd.DataFrame, shipped: pd.DataFrame) -> None:
 def test_shipped_tables_are_what_analysis_computes(name):
     ds = xr.load_dataset(ROOT / "datasets" / f"{name}.nc")
     rep = analysis.report(ds, window=reduce.WINDOWS[name.removesuffix("_L14")], n_resamples=1000, seed=0)
-    grid = pd.read_csv(io.StringIO(rep.to_csv().split("\n# per W")[0].removeprefix("# per (L, W)\n")))
+    grid = pd.read_csv(io.StringIO(rep.to_csv("grid")))
     _compare(grid, pd.read_csv(RESULTS / f"{name}_grid.csv"))
     _compare(pd.read_csv(io.StringIO(rep.summary.to_csv(index=False))), pd.read_csv(RESULTS / f"{name}_summary.csv"))
 
@@ -72,3 +72,22 @@ def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
     assert proc.stderr.count("\n") == 1
     assert existing.read_text() == "earlier results\n"
     assert not (tmp_path / "figs").exists()
+
+
+def test_reduce_rewrites_the_tracked_outputs_byte_for_byte(tmp_path):
+    """A rerun of the reduction leaves every tracked output unchanged: floats with fixed digits, figures
+    without tool versions or dates (the Anderson curves are read from the output directory, as shipped)."""
+    out, figures = tmp_path / "results", tmp_path / "figures"
+    out.mkdir()
+    for curve in RESULTS.glob("anderson_L*_front.nc"):
+        (out / curve.name).write_bytes(curve.read_bytes())
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "paper" / "reduce.py"), "--results",
+                           str(ROOT / "datasets"), "--out", str(out), "--figures", str(figures)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    written = sorted([*out.iterdir(), *figures.iterdir()])
+    assert len(written) >= 18
+    changed = [p.name for p in written
+               if (RESULTS if p.parent == out else ROOT / "docs" / "figures").joinpath(p.name).read_bytes() != p.read_bytes()]
+    assert not changed, f"rerunning reduce.py changes {changed}"
+    assert b"Software" not in (figures / "mbl_front.png").read_bytes()

@@ -4,7 +4,8 @@ A few realizations of each file in datasets/ are re-run from the file's attribut
 physics, engine, unraveling, sample steps). The disorder is integer-keyed and must match bit for
 bit on any machine. The magnetizations agree to the engines' accuracy, not bitwise: the same code
 revision on another CPU differs by ~1e-12 (the fastmath numba kernels and the LAPACK/ARPACK
-spectral bounds are machine dependent; measured 2.3e-12 for mbl_front.nc), and mbl_threshold.nc
+spectral bounds are machine dependent; measured 2.3e-12 for mbl_front.nc, docs/reliability.md,
+"Reproducibility across machines", and benchmarks/cross_machine.py), and mbl_threshold.nc
 predates the jump unraveling's per-step error budget (1.7e-9 at t = 1e4, within that budget).
 Bitwise reproducibility holds on one machine (worker counts, batches, schedulers: test_grid.py);
 a change to the engines is checked bitwise on one machine before and after

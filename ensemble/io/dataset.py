@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from analysis.schema import COORD_ATTRS, FIELD_DIMS, SZ_DIMS
+from analysis.schema import COORD_ATTRS, FIELD_DIMS, SCHEMA_VERSION, SZ_DIMS
 from ensemble.observables import OBSERVABLES
 
 __all__ = ["build_dataset", "validate_dataset", "provenance_attrs", "COMPRESSION"]
@@ -95,7 +95,8 @@ def build_dataset(
     batches : iterable of (L, W, batch)
         ``batch`` as returned by :func:`ensemble.run.realization.run_batch`.
     attrs : mapping
-        Run parameters and provenance (strings and numbers only).
+        Run parameters and provenance (strings and numbers only); ``schema_version`` is added
+        (:data:`analysis.schema.SCHEMA_VERSION`).
     observables : sequence of str
         The stored quantities (:mod:`ensemble.observables`); each becomes a variable with dims
         ``(L, W, gamma, realization, time, *its dims)``, NaN where not run or beyond L.
@@ -134,7 +135,7 @@ def build_dataset(
             "n_realizations": ("L", np.array([n_realizations[L] for L in Ls], dtype=np.int64)),
         },
         coords=coords,
-        attrs=dict(attrs),
+        attrs={**attrs, "schema_version": SCHEMA_VERSION},
     )
     for name, obs in kinds:
         ds[name].attrs.update(long_name=obs.LONG_NAME, units=obs.UNITS)

@@ -29,8 +29,8 @@ import hashlib
 import json
 import os
 import shutil
+import logging
 import socket
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -40,6 +40,8 @@ import xarray as xr
 
 from ensemble.observables import OBSERVABLES
 from ensemble.run.seeds import w_key
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "fingerprint", "explain_mismatch", "write_part", "load_parts", "PART_GLOB", "REJECTED", "MANIFEST",
@@ -172,7 +174,7 @@ def _reject(directory: Path, path: Path, reason: str) -> None:
         target = target_dir / f"{path.name}.{k}"
         k += 1
     os.replace(path, target)
-    print(f"checkpoint: {path} {reason}; moved to {target}, its realizations will be recomputed", file=sys.stderr)
+    logger.warning("checkpoint: %s %s; moved to %s, its realizations will be recomputed", path, reason, target)
 
 
 def load_parts(
@@ -299,7 +301,7 @@ class Lock:
                 raise ValueError(f"checkpoint {self.path.parent} is being locked by another run") from None
             holder, pid, their_host = {}, -1, host
         if their_host == host and not _alive(pid):
-            print(f"checkpoint: removing the stale lock {self.path} of pid {pid} (no longer running)", file=sys.stderr)
+            logger.warning("checkpoint: removing the stale lock %s of pid %s (no longer running)", self.path, pid)
             self.path.unlink(missing_ok=True)
             return
         raise ValueError(

@@ -21,7 +21,7 @@ authenticates every connection with credentials that exist only in this process'
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +29,8 @@ import dask
 
 from ensemble.run.jobqueue import ClusterConfig, open_cluster
 from ensemble.threads import THREAD_VARIABLES
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["connect", "SYNCHRONOUS"]
 
@@ -64,7 +66,7 @@ def connect(
     dashboard : bool
         Serve the Dask dashboard of the local cluster on 127.0.0.1.
     verbose : bool
-        Print the dashboard link.
+        Log the dashboard link (logger ``ensemble.run.cluster``, level INFO).
 
     Raises
     ------
@@ -100,7 +102,7 @@ def connect(
             raise ConnectionError(f"cannot reach the Dask scheduler at {client!r}: {exc}") from None
         try:
             if verbose:
-                print(f"Dask scheduler {client}; dashboard: {own.dashboard_link}", file=sys.stderr)
+                logger.info("Dask scheduler %s; dashboard: %s", client, own.dashboard_link)
             yield own
         finally:
             own.close()
@@ -122,7 +124,7 @@ def connect(
     own = Client(cluster)
     try:
         if verbose and dashboard:
-            print(f"Dask dashboard: {own.dashboard_link}", file=sys.stderr)
+            logger.info("Dask dashboard: %s", own.dashboard_link)
         yield own
     finally:
         own.close()

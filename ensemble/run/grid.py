@@ -30,6 +30,7 @@ from ensemble.run import cost
 from ensemble.run import seeds
 from ensemble import validation
 from ensemble.run.cluster import connect
+from ensemble.threads import limit_threads
 from ensemble.io.dataset import build_dataset, provenance_attrs
 from ensemble.engines import DEVICES, engine_choices
 from ensemble.models.disorder import LAWS, Disorder
@@ -605,13 +606,15 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
         out.append((L, W, batch))
         bar.update(len(rs))
 
+    quiet = contextlib.ExitStack()
     try:
         n_workers = 1 if spec.device == "gpu" and client is None and plan.n_workers is None else plan.n_workers
-        with connect(client, n_workers=n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+        with quiet, connect(client, n_workers=n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
             try:
-                if dask_client is None:
-                    for task, d in zip(tasks, delayed):
-                        keep(task, d.compute(scheduler="synchronous"))
+                if dask_client is None:  # in this process: its thread pools limited for the run only
+                    with limit_threads(plan.omp_threads):
+                        for task, d in zip(tasks, delayed):
+                            keep(task, d.compute(scheduler="synchronous"))
                 else:
                     from distributed import as_completed
 
@@ -623,8 +626,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
                         keep(tasks[index[future.key]], batch)
             except KeyboardInterrupt:
                 # closing a cluster with tasks in flight logs warnings that tell the user nothing
-                logging.disable(logging.WARNING)
-                if client is None and dask_client is not None:
+                quiet.enter_context(_quiet_dask_loggers())
+                if client is None and dask_client is not None:  # our own workers, about to stop
                     with contextlib.suppress(Exception):  # a dying worker must not hide the interrupt
                         dask_client.run(logging.disable, logging.WARNING)
                 raise
@@ -637,6 +640,25 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
         else:
             message = "interrupted: no checkpoint directory was given, results are lost"
         raise RunInterrupted(message, directory, spec.entropy) from None
-    finally:
-        logging.disable(logging.NOTSET)
     return out
+
+
+#: The loggers of Dask's own packages, quietened while a run stops after Ctrl-C.
+DASK_LOGGERS = ("distributed", "dask")
+
+
+@contextlib.contextmanager
+def _quiet_dask_loggers(level: int = logging.CRITICAL):
+    """Raise the level of Dask's loggers (and of their children that set their own) to ``level``
+    inside the block and restore each one's previous level after; no other logger is touched."""
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if any(name == p or name.startswith(p + ".") for p in DASK_LOGGERS)]
+    loggers = [logging.getLogger(name) for name in dict.fromkeys([*DASK_LOGGERS, *names])]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(lg.level, level))
+    try:
+        yield
+    finally:
+        for lg, old in zip(loggers, before):
+            lg.setLevel(old)

@@ -33,14 +33,16 @@ dask-jobqueue (and ``cryptography`` for TLS) is the optional extra ``mbl-avalanc
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from ensemble.threads import THREAD_VARIABLES
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ClusterConfig", "CONFIG_SCHEMA", "KINDS", "BATCH_KINDS", "from_config", "open_cluster", "keep_jobs",
            "job_script"]
@@ -329,7 +331,7 @@ def keep_jobs(cluster, jobs: int, *, interval: float = RESUBMIT_INTERVAL, verbos
         current = {name: job.job_id for name, job in cluster.workers.items() if getattr(job, "job_id", None)}
         for name, job_id in known.items():
             if verbose and current.get(name) != job_id:
-                print(f"batch job {job_id} ({name}) was lost; submitting a replacement", file=sys.stderr)
+                logger.warning("batch job %s (%s) was lost; submitting a replacement", job_id, name)
         known.clear()
         known.update(current)
         cluster.scale(jobs=jobs)
@@ -371,8 +373,7 @@ def open_cluster(config: ClusterConfig, *, omp_threads: int = 1, resubmit_interv
     try:
         cluster.scale(jobs=config.jobs)
         if verbose:
-            print(f"{cls.__name__}: {config.jobs} jobs submitted; dashboard: {cluster.dashboard_link}",
-                  file=sys.stderr)
+            logger.info("%s: %s jobs submitted; dashboard: %s", cls.__name__, config.jobs, cluster.dashboard_link)
         with keep_jobs(cluster, config.jobs, interval=resubmit_interval, verbose=verbose):
             yield cluster
     finally:

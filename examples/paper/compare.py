@@ -4,8 +4,8 @@
 
 Reads the shipped sub-runs of ``examples/paper/campaign.toml`` (``datasets/paper/*.nc``) and, for
 W*(L) at L = 12 and 14, ``datasets/mbl_front.nc`` and ``datasets/mbl_front_L14.nc``. Sub-runs of a
-kind are combined with :func:`ensemble.combine` (bitwise; it refuses runs that are not one
-ensemble). A threshold size L enters only when all its W are shipped; the blocks still missing are
+kind are combined with :func:`ensemble.combine` (disjoint blocks, so exactly; it refuses runs that
+are not one ensemble). A threshold size L enters only when all its W are shipped; the blocks still missing are
 listed in the output, so a partial campaign gives a partial, labelled comparison, never a silent
 one. Every interval is a 95 % percentile interval from resampling the disorder realizations
 (:func:`analysis.bootstrap`), every verdict is three-valued with its probability.
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     args.figures.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
         tmp = args.figures / f"{name}.png.tmp"
-        fig.savefig(tmp, dpi=150, format="png")
+        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})  # no tool version: rerun-stable bytes
         os.replace(tmp, args.figures / f"{name}.png")
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text(text)

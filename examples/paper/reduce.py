@@ -11,7 +11,8 @@ reduced h(t) curves already in ``--out`` (``anderson_L*_front.nc``) are fitted, 
 resampling (the realizations are not shipped), and said so.
 
 Outputs (each written to a temporary file and moved into place only after everything has been
-computed, so a failure never leaves a truncated or emptied file):
+computed, so a failure never leaves a truncated or emptied file); a rerun writes the same bytes
+(floats with :data:`FLOAT_FORMAT`, figures without tool versions or dates):
 
 * ``<name>_grid.csv``, ``<name>_summary.csv``: the two tables of :func:`analysis.report`;
 * ``<name>_front.nc``: h(t) and its error for both orders of |.| and the mean (small);
@@ -36,6 +37,7 @@ from pathlib import Path  # noqa: E402
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "mbl-avalanche"  # fixed SVG element ids
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
@@ -55,6 +57,13 @@ ANDERSON_L = (50, 100, 200)
 #: realizations of the Anderson runs (README commands), for reduced curves that do not record it
 ANDERSON_REALIZATIONS = {50: 1200, 100: 1200, 200: 300}
 TWO_LN4 = 2 * np.log(4.0)
+#: Digits of every float in the CSV outputs: 12 significant digits keep them byte-stable across
+#: machines (the numbers differ in the last bits between CPUs, docs/reliability.md) and lose nothing
+#: that the intervals (2-3 digits) resolve.
+FLOAT_FORMAT = "%.12g"
+#: Figure metadata left out (tool versions, dates), per format, so that a rerun writes the same bytes.
+FIGURE_METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+                   "svg": {"Creator": None, "Date": None}}
 COMMAND = "python examples/paper/reduce.py --results datasets --out docs/results --figures docs/figures"
 
 
@@ -159,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         if isinstance(content, Figure):
-            content.savefig(tmp, dpi=args.dpi, format=args.format)
+            content.savefig(tmp, dpi=args.dpi, format=args.format, metadata=FIGURE_METADATA[args.format])
         elif isinstance(content, xr.Dataset):
             content.to_netcdf(tmp)
         else:
@@ -212,7 +221,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
             fr = front.sel(order="abs-then-mean")
             out[fig_path("anderson_front")] = plots.fig4_front(fr, analysis.fit_front(fr["h"], *WINDOWS["anderson"]))
     fits = pd.concat(tables.values(), ignore_index=True)
-    out[args.out / "anderson_fits.csv"] = fits.to_csv(index=False)
+    out[args.out / "anderson_fits.csv"] = fits.to_csv(index=False, float_format=FLOAT_FORMAT)
     how = "resampled" if resampled else "fit errors of the mean h(t), not resampled"
     out[fig_path("anderson_invA")] = _invA_vs_W(
         tables, f"Anderson ($\\Delta = 0$): $1/A$ of $h = A\\ln t + B$ on t in [20, 1000]\n"
@@ -234,8 +243,8 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
         start = time.perf_counter()
         rep = analysis.report(ds, window=WINDOWS["mbl_front"], **kw)
         timing[name] = time.perf_counter() - start
-        out[args.out / f"{name}_grid.csv"] = rep.to_csv().split("\n# per W")[0].removeprefix("# per (L, W)\n")
-        out[args.out / f"{name}_summary.csv"] = rep.summary.to_csv(index=False)
+        out[args.out / f"{name}_grid.csv"] = rep.to_csv("grid", float_format=FLOAT_FORMAT)
+        out[args.out / f"{name}_summary.csv"] = rep.to_csv("summary", float_format=FLOAT_FORMAT)
         front = _front_file(ds)
         out[args.out / f"{name}_front.nc"] = front
         sens.append(_sensitivity(name, front))
@@ -250,8 +259,8 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
     start = time.perf_counter()
     rep = analysis.report(ds, window=WINDOWS["mbl_threshold"], **kw)
     timing["mbl_threshold"] = time.perf_counter() - start
-    out[args.out / "mbl_threshold_grid.csv"] = rep.to_csv().split("\n# per W")[0].removeprefix("# per (L, W)\n")
-    out[args.out / "mbl_threshold_summary.csv"] = rep.summary.to_csv(index=False)
+    out[args.out / "mbl_threshold_grid.csv"] = rep.to_csv("grid", float_format=FLOAT_FORMAT)
+    out[args.out / "mbl_threshold_summary.csv"] = rep.to_csv("summary", float_format=FLOAT_FORMAT)
     bs = rep.bootstrap
     ri = analysis.relative_imbalance(ds)
     tt = analysis.threshold_time(ri)
@@ -291,7 +300,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
               f"**W~ = 2 ln 2 / alpha = {wt.estimate:.1f}** (95 % interval [{wt.lo:.1f}, {wt.hi:.1f}]) J.\n")
 
     table = pd.concat(sens, ignore_index=True)
-    out[args.out / "sensitivity.csv"] = table.to_csv(index=False)
+    out[args.out / "sensitivity.csv"] = table.to_csv(index=False, float_format=FLOAT_FORMAT)
     md.append("### Sensitivity of 1/A to the fit window and to the order of |.| and the mean\n")
     md.append("1/A (point estimates, ordinary least squares) for fit windows [t_min, t_max] and both orders (abs: |.| "
               "per realization, then the mean, the default; mean: |mean - mean|). 'A < 0': the fitted slope is negative on "

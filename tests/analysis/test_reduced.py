@@ -43,6 +43,11 @@ class TestReduced:
         _same(a, b)
         assert not b.attrs["front"]
 
+    def test_threshold_time_and_collapse_take_the_reduced_dataset_itself(self, full, reduced):
+        _same(analysis.threshold_time(full), analysis.threshold_time(reduced))
+        _same(analysis.collapse(full), analysis.collapse(reduced))
+        _same(full.avalanche.threshold_time(), reduced.avalanche.threshold_time())
+
     def test_the_front_is_refused_for_both_orders(self, reduced):
         for order in ("abs-then-mean", "mean-then-abs"):
             with pytest.raises(ValueError, match="reduced dataset"):

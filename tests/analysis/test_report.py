@@ -80,11 +80,12 @@ class TestReport:
         assert len(grid_rows) == 4 and lines[rules[1] - 1].startswith("| quantity")
         full = rep.to_markdown(all_columns=True)
         assert "t_tilde_paper_lo [1/J]" in full
-        csv = rep.to_csv()
-        grid_part, summary_part = csv.split("\n# per W, per L and global\n")
-        grid = pd.read_csv(io.StringIO(grid_part.removeprefix("# per (L, W)\n")))
+        grid = pd.read_csv(io.StringIO(rep.to_csv()))
         assert "t_tilde_paper [1/J]" in grid.columns and "W [J]" in grid.columns and len(grid) == 4
-        assert len(pd.read_csv(io.StringIO(summary_part))) == len(rep.summary)
+        summary = pd.read_csv(io.StringIO(rep.to_csv("summary")))
+        assert summary.shape == rep.summary.shape
+        with pytest.raises(ValueError, match="table must be one of"):
+            rep.to_csv("both")
         doc = json.loads(rep.to_json())
         assert doc["units"]["grid"]["t_tilde_paper"] == "1/J" and len(doc["grid"]) == 4
         assert doc["attrs"]["n_resamples"] == 20 and isinstance(doc["notes"], list)

@@ -182,3 +182,25 @@ class TestGpuWorkers:
 def test_the_one_trajectory_entry_point_names_the_batched_alternative():
     with pytest.raises(ValueError, match="evolves whole batches"):
         ensemble.magnetization_trajectory(np.zeros(4), np.zeros(3), [0, 1], delta=1.0, gamma=1.0, engine="batched")
+
+
+def test_combine_accepts_a_batched_and_a_serial_run_of_one_ensemble():
+    """Disjoint W blocks, and overlapping realizations within the engines' truncation budget (recorded)."""
+    from ensemble.io.combine import ENGINE_TOLERANCE_PER_STEP
+
+    kw = dict(L=[8], delta=1.0, t_final=5.0, n_times=6, seed=4, client="synchronous", progress=False)
+    fast = ensemble.run_grid(W=[3.0], n_realizations=3, engine="batched", **kw)
+    serial = ensemble.run_grid(W=[3.0], n_realizations=2, **kw)
+    other_w = ensemble.run_grid(W=[6.0], n_realizations=3, **kw)
+    both = ensemble.combine([fast, other_w])
+    assert both.sizes["W"] == 2 and both.attrs["overlap"] == "none"
+    merged = ensemble.combine([fast, serial])
+    np.testing.assert_array_equal(merged.sz.values, fast.sz.values)  # the earlier source's values stay
+    assert merged.attrs["overlap"] == "within tolerance"
+    assert merged.attrs["overlap_tolerance"] == max(1e-10, ENGINE_TOLERANCE_PER_STEP * 100)
+    assert merged.attrs["engine_name"] == "batched,manybody"
+    assert 0 < merged.attrs["overlap_max_abs_difference"] <= 1e-10
+    tampered = serial.copy(deep=True)
+    tampered["sz"][{"realization": 1, "time": 3}] += 1e-6
+    with pytest.raises(ValueError, match="beyond the tolerance"):
+        ensemble.combine([fast, tampered])

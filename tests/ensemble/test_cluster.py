@@ -213,7 +213,7 @@ class TestJobScript:
         assert "unknown config key cluster.cpus" in capsys.readouterr().err
 
 
-def test_a_lost_job_is_resubmitted(capfd):
+def test_a_lost_job_is_resubmitted(caplog):
     """dask-jobqueue's LocalCluster runs each "job" as a local process: SIGKILL one, get a new one."""
     local = pytest.importorskip("dask_jobqueue.local")
     from distributed import Client
@@ -235,4 +235,4 @@ def test_a_lost_job_is_resubmitted(capfd):
                 time.sleep(0.2)
             assert ids and lost not in ids, "the lost job was not replaced"
             assert client.submit(int.__add__, 1, 2).result() == 3
-    assert f"batch job {lost} (" in capfd.readouterr().err
+    assert f"batch job {lost} (" in caplog.text

@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 import ensemble
+from ensemble.io.combine import OVERLAP_TOLERANCE
 
 BASE = dict(delta=1.0, gamma=1.0, t_final=5.0, n_times=6, seed=77, client="synchronous", progress=False)
 
@@ -61,11 +62,49 @@ class TestCombine:
         with pytest.raises(ValueError, match="not the same run"):
             ensemble.combine([whole, other])
 
-    def test_overlap_with_different_values_is_refused(self, whole):
+    def test_overlap_beyond_the_tolerance_is_refused(self, whole):
         altered = whole.copy(deep=True)
-        altered["sz"][0, 1, 1, 2, 3, 0] += 1e-15
-        with pytest.raises(ValueError, match=r"disagrees .* on sz at L=4, W=5"):
+        altered["sz"][0, 1, 1, 2, 3, 0] += 10 * OVERLAP_TOLERANCE
+        with pytest.raises(ValueError, match=r"differs .* on sz at L=4, W=5 .* by up to 1e-09, beyond the tolerance"):
             ensemble.combine([whole, altered])
+
+    def test_overlap_with_nan_where_a_number_is_held_is_refused(self, whole):
+        altered = whole.copy(deep=True)
+        altered["sz"][0, 1, 1, 2, 3, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN where the other holds a number"):
+            ensemble.combine([whole, altered])
+
+    def test_overlap_within_the_tolerance_is_merged_and_recorded(self, whole, tmp_path):
+        # last-bit differences (another CPU, a batched engine) on one realization of one block
+        altered = whole.copy(deep=True)
+        altered["sz"][0, 1, 1, 2, 3, 0] += 3e-12
+        altered["field"][1, 0, 1, 2] -= 1e-13
+        merged = ensemble.combine([whole, altered])
+        _bitwise(merged, whole)  # the earlier source's values are kept
+        assert merged.attrs["overlap"] == "within tolerance"
+        assert merged.attrs["overlap_max_abs_difference"] == pytest.approx(3e-12, rel=1e-3)
+        assert merged.attrs["overlap_tolerance"] == OVERLAP_TOLERANCE
+        # the record survives netCDF and a further combine with a bitwise-equal source
+        merged.to_netcdf(tmp_path / "merged.nc")
+        again = ensemble.combine([tmp_path / "merged.nc", whole])
+        assert again.attrs["overlap"] == "within tolerance"
+        assert again.attrs["overlap_max_abs_difference"] == merged.attrs["overlap_max_abs_difference"]
+
+    def test_bitwise_and_disjoint_sources_say_so(self, whole):
+        assert ensemble.combine([whole, whole]).attrs["overlap"] == "bitwise"
+        disjoint = ensemble.combine([whole.sel(W=[1.0]), whole.sel(W=[5.0])])
+        assert disjoint.attrs["overlap"] == "none"
+        assert disjoint.attrs["overlap_max_abs_difference"] == 0.0
+
+    def test_a_later_source_with_more_realizations_keeps_the_earlier_overlap(self, whole):
+        fewer = whole.copy(deep=True)
+        fewer["sz"][:, :, :, 2:] = np.nan
+        fewer["field"][:, :, 2:] = np.nan
+        fewer["n_realizations"][:] = 2
+        fewer["sz"][0, 0, 1, 0, 3, 0] += 1e-12
+        merged = ensemble.combine([fewer, whole])
+        assert merged["sz"].values[0, 0, 1, 0, 3, 0] == fewer["sz"].values[0, 0, 1, 0, 3, 0]
+        np.testing.assert_array_equal(merged["sz"].values[:, :, :, 2:], whole["sz"].values[:, :, :, 2:])
 
     def test_ragged_union_is_refused(self):
         a = _run(L=[4], W=[1.0], n_realizations=2)
