@@ -229,13 +229,25 @@ class _Block:
         # kicks: noise increments eta_n of steps eta_base + 0 .. _ETA_BLOCK - 1, per column
         self.etas = np.zeros((K, _ETA_BLOCK))
         self.eta_base = np.zeros(K, dtype=np.int64)
+        # reference and jump jobs: each interval's end step, flip and series id (padded per column)
+        self.ends = np.zeros((K, 1), dtype=np.int64)
+        self.flips = np.zeros((K, 1), dtype=bool)
+        self.ids = np.zeros((K, 1), dtype=np.int64)
+
+    def set_schedule(self, col: int, ends: np.ndarray, flips: np.ndarray, ids: np.ndarray) -> None:
+        """Store one column's intervals (the tables grow to the longest schedule)."""
+        if ends.size > self.ends.shape[1]:
+            grow = ends.size - self.ends.shape[1]
+            self.ends, self.flips, self.ids = (np.pad(a, ((0, 0), (0, grow))) for a in (self.ends, self.flips, self.ids))
+        n = ends.size
+        self.ends[col, :n], self.flips[col, :n], self.ids[col, :n] = ends, flips, ids
 
     def keep(self, be: Backend, cols: np.ndarray) -> None:
         """Drop every column not in ``cols`` (idle ones, once the queue is empty)."""
         for name in ("X", "Y", "W", "C", "DD"):
             setattr(self, name, be.xp.ascontiguousarray(getattr(self, name)[:, be.asarray(cols)]))
         for name in ("job", "stage", "order", "offset", "hh", "ph_up", "ph_dn", "interval", "step", "chunks_left",
-                     "series", "etas", "eta_base"):
+                     "series", "etas", "eta_base", "ends", "flips", "ids"):
             setattr(self, name, getattr(self, name)[cols].copy())
         self.K = cols.size
 
@@ -277,7 +289,6 @@ class _BatchedRun:
         self.r_q = 2.0 ** (self.n_r / R_GRID)
         self.fields = fields
         self.start_index = np.array([np.flatnonzero(xxz.product_state(self.L, t.up_sites))[0] for t in self.tasks])
-        self.schedules: dict[int, tuple[np.ndarray, ...]] = {}
         self.queue = deque(range(2 * len(self.tasks)))  # job 2i: reference of task i, 2i + 1: bath run
         blk = self.block = _Block(be, self.sector.dim, self.K)
         self._start(np.arange(self.K))
@@ -369,8 +380,8 @@ class _BatchedRun:
                 blk.eta_base[col] = 0
                 blk.series[col] = self.table.id(int(self.n_r[task_i]), 1, self.tol)
             else:
-                self.schedules[job] = self._schedule(job)
-                blk.series[col] = self.schedules[job][2][0]
+                blk.set_schedule(col, *self._schedule(job))
+                blk.series[col] = blk.ids[col, 0]
         self._begin_interval(cols)
 
     def _kind(self, cols: np.ndarray) -> np.ndarray:
@@ -403,10 +414,9 @@ class _BatchedRun:
             phase = np.exp(-0.5j * self.gamma * blk.etas[kc, blk.step[kc] - blk.eta_base[kc]])
             up[kick] *= phase
             dn[kick] *= phase.conj()
-        for k in np.flatnonzero(last & (kind == _JUMP)).tolist():
-            col = cols[k]
-            if self.schedules[int(blk.job[col])][1][blk.interval[col]]:
-                dn[k] = -dn[k]
+        flip = np.flatnonzero(last & (kind == _JUMP))
+        flip = flip[blk.flips[cols[flip], blk.interval[cols[flip]]]]
+        dn[flip] = -dn[flip]
         blk.ph_up[cols], blk.ph_dn[cols] = up, dn
 
     def _events(self, done: np.ndarray) -> None:
@@ -428,18 +438,15 @@ class _BatchedRun:
         end_step = np.empty(ended.size, dtype=np.int64)
         end_step[kick] = blk.step[ended[kick]] + 1
         sched = ended[~kick]
-        end_step[~kick] = [self.schedules[j][0][i] for j, i in zip(blk.job[sched].tolist(),
-                                                                    blk.interval[sched].tolist())]
+        end_step[~kick] = blk.ends[sched, blk.interval[sched]]
         blk.step[ended] = end_step
         sample = self._sample_index(end_step)
         has = sample >= 0
         self._record(ended[has], sample[has])
         blk.interval[ended[~kick]] += 1
         finished = end_step == self.n_final
-        for job in blk.job[ended[finished]].tolist():
-            self.schedules.pop(job, None)
         nxt = ended[~finished & ~kick]
-        blk.series[nxt] = [self.schedules[j][2][i] for j, i in zip(blk.job[nxt].tolist(), blk.interval[nxt].tolist())]
+        blk.series[nxt] = blk.ids[nxt, blk.interval[nxt]]
         cont = ended[~finished]
         self._begin_interval(cont)
         if finished.any():
