@@ -75,6 +75,22 @@ class TestAgreementWithTheSerialEngines:
 
 
 class TestBookkeeping:
+    @pytest.mark.parametrize("unraveling,steps", [("kick", KICK_STEPS), ("jump", JUMP_STEPS)])
+    def test_no_column_waits(self, unraveling, steps):
+        """Asynchronous columns: the column passes are the serial engines' matvecs, plus at most the
+        half-width rounding to the grid 2^(1/64) (1.1 %), though 8 jobs share 3 columns."""
+        tasks, keys = _tasks(10, steps, n=4)
+        engine = select("manybody", unraveling, "trajectory", CHAIN, BATH)
+        matvecs = 0
+        for task, rng in zip(tasks, _rngs(keys)):
+            prepared = engine.prepare(task)
+            engine.reference(prepared, task, lambda k, state: None)
+            engine.trajectory(prepared, task, rng, lambda k, state: None)
+            matvecs += prepared.propagator.matvecs
+        _, counters = _batched(unraveling, tasks, keys, max_columns=3)
+        assert matvecs <= counters["column_passes"] <= 1.011 * matvecs
+
+
     def test_noise_blocks_give_the_same_etas(self, monkeypatch):
         """Kick noise drawn in blocks of 7 steps is the one-call draw of the serial engine (bitwise here)."""
         tasks, keys = _tasks(8, KICK_STEPS, n=3)
