@@ -31,6 +31,9 @@ def test_the_performance_tables_are_generated_from_the_results():
     assert block == _gpu_script().tables(RESULTS)
 
 
+README = " ".join((ROOT / "README.md").read_text().split())  # prose with its line breaks as spaces
+
+
 def test_the_prose_quotes_the_measurements():
     passes = {k: v for k, v in RESULTS.items() if k.startswith("pass_")}
     per_matvec = {int(k.split("_")[1][1:]): [] for k in passes}
@@ -41,12 +44,16 @@ def test_the_prose_quotes_the_measurements():
         ratios[L].append(v["ratio_to_one_cpu_core"])
     assert f"L = 16 costs {min(per_matvec[16]):.2f}-{max(per_matvec[16]):.2f} us per realization" in PERFORMANCE
     assert f"({min(ratios[16]):.0f}-{max(ratios[16]):.0f}x one CPU core)" in PERFORMANCE
+    assert (f"L = 16 costs {min(per_matvec[16]):.2f}-{max(per_matvec[16]):.2f} us per realization "
+            f"({min(ratios[16]):.0f}-{max(ratios[16]):.0f}x one CPU core)") in README
     assert f"L = 18 {min(per_matvec[18]):.1f}-{max(per_matvec[18]):.1f} us ({min(ratios[18]):.0f}-{max(ratios[18]):.0f}x)" \
         in PERFORMANCE
     l16 = RESULTS["production_front_L16"]["wall_seconds"]
     l18 = RESULTS["production_front_L18"]["wall_seconds"] + RESULTS["production_front_L18_gpu_from30"]["wall_seconds"]
     assert f"both runs) in {l16:.0f} s" in PERFORMANCE
     assert f"two runs of 30 and 70 per W) in {l18:.0f} s" in PERFORMANCE
+    assert f"both runs) took {l16:.0f} s, and the L = 18 front, beyond the CPU campaign's reach, {l18:.0f} s" \
+        in README
     worst = max(v["max_dsz_gpu_vs_serial"] for k, v in RESULTS.items() if k.startswith("agreement_"))
     assert f"<= {worst:.1e} at t <= 100" in PERFORMANCE
     import pandas as pd
