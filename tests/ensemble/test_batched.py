@@ -220,3 +220,16 @@ def test_combine_accepts_a_batched_and_a_serial_run_of_one_ensemble():
     tampered["sz"][{"realization": 1, "time": 3}] += 1e-6
     with pytest.raises(ValueError, match="beyond the tolerance"):
         ensemble.combine([fast, tampered])
+
+
+def test_checkpoints_resume_a_batched_run(tmp_path):
+    kw = dict(L=[6, 8], W=[2.0, 5.0], delta=1.0, t_final=2.0, n_times=5, seed=9, engine="batched", unraveling="jump",
+              client="synchronous", progress=False, checkpoint=tmp_path / "ck")
+    first = ensemble.run_grid(n_realizations=3, **kw)
+    assert first.attrs["engine_name"] == "batched-jump"
+    parts = sorted((tmp_path / "ck").glob("part-*.nc"))
+    again = ensemble.run_grid(n_realizations=3, **kw)  # every part reused
+    assert sorted((tmp_path / "ck").glob("part-*.nc")) == parts
+    np.testing.assert_array_equal(again.sz.values, first.sz.values)
+    more = ensemble.run_grid(n_realizations=5, **kw)  # only realizations 3 and 4 computed
+    np.testing.assert_array_equal(more.sz.isel(realization=slice(0, 3)).values, first.sz.values)
