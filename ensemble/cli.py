@@ -209,7 +209,7 @@ def _dry_run(cfg: dict, plan) -> None:
     chosen = plan.spec.resolved_engine()
     if hasattr(chosen, "block_plan"):
         for L in plan.Ls:
-            print(chosen.block_plan(L, plan.batch_sizes[L], n_steps))
+            print(chosen.block_plan(L, min(plan.batch_sizes[L], plan.counts[L]), n_steps))
     seed = {"seed": "from the config", "fresh": "fresh entropy (recorded in the output and the checkpoint)",
             "checkpoint": f"resumed from {plan.checkpoint}"}[plan.entropy_source]
     print(f"checks: passed (types, ranges, engine combination, output path, checkpoint, memory and cost limits); "

@@ -528,15 +528,18 @@ class BatchedEngine(Engine):
     BITWISE_ACROSS_BATCHES = False
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
-        """Also refuses every observable but ``sz``, and a GPU that cannot be used here."""
+        """Also refuses every observable but ``sz``.
+
+        Whether a GPU is usable is checked where the run executes (:func:`ensemble.run_grid` for a
+        local run, the backend on a worker), not here: a login node without a GPU plans and submits
+        GPU jobs to a batch cluster.
+        """
         reason = super().refuse(chain, bath, observables)
         if reason:
             return reason
         extra = [name for name in observables if name != "sz"]
         if extra:
             return f"the batched engine records sz only; it cannot evaluate {extra}"
-        if self.device == "gpu":
-            return gpu_unavailable_reason()
         return None
 
     def seconds(self, L: int, n_steps: int) -> float:
@@ -556,7 +559,8 @@ class BatchedEngine(Engine):
         columns = min(MAX_COLUMNS[self.device], 2 * realizations)
         return (f"L = {L:3d}: batched engine on {self.device}: {realizations} realizations per task in blocks of "
                 f"{columns} columns (reference + bath run each), {bytes_per_column(L) * columns / 2**30:.3g} GiB "
-                f"per block; ~{self.seconds(L, n_steps) * realizations:.3g} s per task ({self.device} estimate)")
+                f"per block; ~{self.seconds(L, n_steps) * realizations:.3g} s per task ({self.device} estimate)"
+                + ("" if self.device == "cpu" else f"; a GPU here: {gpu_unavailable_reason() or 'usable'}"))
 
     def run(self, task: Task, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """One realization (a block of two columns)."""

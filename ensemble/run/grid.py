@@ -29,7 +29,8 @@ from ensemble.run import checkpoint as ckpt
 from ensemble.run import cost
 from ensemble.run import seeds
 from ensemble import validation
-from ensemble.run.cluster import connect
+from ensemble.engines.batched_kernels import gpu_unavailable_reason
+from ensemble.run.cluster import SYNCHRONOUS, connect
 from ensemble.threads import limit_threads
 from ensemble.io.dataset import build_dataset, provenance_attrs
 from ensemble.engines import DEVICES, engine_choices
@@ -468,6 +469,10 @@ def run_grid(
         batch_size=batch_size, max_memory=max_memory, device=device,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
+    if spec.device == "gpu" and _runs_here(client):
+        reason = gpu_unavailable_reason()
+        if reason:
+            raise ValueError(reason)
     entropy, counts = spec.entropy, plan.counts
     run_hash = hashlib.sha1(fp.encode()).hexdigest()[:10]
 
@@ -567,6 +572,15 @@ def _ignore_interrupts() -> None:
     """Make a local worker process ignore SIGINT: a terminal's Ctrl-C reaches the whole process
     group, and the client, not each worker, should stop the run (one message, no worker tracebacks)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _runs_here(client) -> bool:
+    """Whether the tasks run on this machine (in-process, or a local cluster we start)."""
+    if client is None:
+        return True
+    if isinstance(client, str):
+        return client in SYNCHRONOUS
+    return getattr(client, "kind", None) == "local"
 
 
 def _gpu_resources(spec: RunSpec, dask_client, client) -> dict:

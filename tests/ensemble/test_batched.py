@@ -1,5 +1,7 @@
 """The batched engine (NumPy backend): realization by realization the serial engines' numbers."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from dense_reference import dense_trajectory
@@ -132,13 +134,23 @@ class TestSelection:
             select("batched", "kick", "trajectory", CHAIN, BATH, ("sz", "entanglement"))
 
     def test_serial_engines_run_on_the_cpu_only(self):
+        """The many-body family on the GPU is the batched engine; the free-fermion one has no GPU engine."""
+        assert type(select("manybody", "kick", "trajectory", CHAIN, BATH, device="gpu")) is BatchedEngine
         with pytest.raises(ValueError, match='device="gpu" needs engine="batched"'):
-            select("manybody", "kick", "trajectory", CHAIN, BATH, device="gpu")
+            select("gaussian", "kick", "trajectory", XXZChain(delta=0.0), BATH, device="gpu")
 
     @pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a usable GPU is present")
-    def test_gpu_without_cupy_or_device_is_one_clear_error(self):
-        with pytest.raises(ValueError, match='device="gpu"'):
-            select("batched", "kick", "trajectory", CHAIN, BATH, device="gpu")
+    def test_gpu_without_cupy_or_device_is_one_clear_error_where_it_runs(self, tmp_path):
+        """A local run refuses at once (nothing written); planning alone, e.g. for a batch cluster, does not."""
+        kw = dict(L=[6], W=[2.0], delta=1.0, t_final=1.0, n_times=3, n_realizations=2, seed=1, engine="batched",
+                  device="gpu", checkpoint=tmp_path / "ck")
+        from ensemble.run.grid import plan_grid
+
+        assert plan_grid(**kw).spec.resolved_engine().device == "gpu"
+        for client in (None, "synchronous"):
+            with pytest.raises(ValueError, match='device="gpu"'):
+                ensemble.run_grid(client=client, progress=False, **kw)
+        assert not (tmp_path / "ck").exists()
 
     def test_importing_the_engines_does_not_import_cupy(self):
         import subprocess
@@ -233,3 +245,19 @@ def test_checkpoints_resume_a_batched_run(tmp_path):
     np.testing.assert_array_equal(again.sz.values, first.sz.values)
     more = ensemble.run_grid(n_realizations=5, **kw)  # only realizations 3 and 4 computed
     np.testing.assert_array_equal(more.sz.isel(realization=slice(0, 3)).values, first.sz.values)
+
+
+@pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a usable GPU is present")
+def test_command_line_plans_a_gpu_run_and_refuses_to_run_it_here(tmp_path, capsys):
+    from ensemble.cli import main
+
+    config = Path(__file__).resolve().parents[2] / "examples" / "quickstart.toml"
+    args = ["run", str(config), "-o", str(tmp_path / "o.nc"), "--set", 'run.engine="batched"',
+            "--set", 'run.device="gpu"']
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "batched engine on gpu: 24 realizations per task in blocks of 48 columns" in out
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'device="gpu" needs CuPy' in err[0]
+    assert not (tmp_path / "o.nc").exists()
