@@ -76,6 +76,17 @@ class TestAgreementWithTheSerialEngines:
         np.testing.assert_allclose(got[:, 1], serial[:, 1], rtol=0, atol=1e-9)
 
 
+    def test_unconverged_lanczos_falls_back_to_gershgorin(self, monkeypatch):
+        """Three Lanczos steps cannot bound the spectrum at L = 12: the rigorous Gershgorin interval is used."""
+        tasks, keys = _tasks(12, KICK_STEPS[:4], n=2)
+        serial = _serial("kick", tasks, keys)
+        _, tight = _batched("kick", tasks, keys)
+        monkeypatch.setattr(batched, "LANCZOS_STEPS", 3)
+        got, wide = _batched("kick", tasks, keys)
+        np.testing.assert_allclose(got, serial, rtol=0, atol=1e-10)
+        assert wide["column_passes"] > tight["column_passes"]  # a wider interval, a higher order
+
+
 class TestBookkeeping:
     @pytest.mark.parametrize("unraveling,steps", [("kick", KICK_STEPS), ("jump", JUMP_STEPS)])
     def test_no_column_waits(self, unraveling, steps):
