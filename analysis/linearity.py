@@ -24,26 +24,9 @@ import xarray as xr
 
 from ._validate import check_finite_number, require, set_attrs
 from .front import MIN_WINDOW_POINTS, TWO_LN4
-from .resample import first_upward_crossing, interval, masked_line, standard_error, three_valued
+from .resample import first_upward_crossing, interval, masked_line, near_cut, p_error, standard_error, three_valued
 
 Window = tuple[float, float]
-
-
-def p_error(P: np.ndarray | float, n_resamples: int) -> np.ndarray:
-    """Monte Carlo (binomial) standard error of a fraction P of ``n_resamples`` resamples."""
-    P = np.asarray(P, dtype=float)
-    return np.sqrt(P * (1.0 - P) / int(n_resamples))
-
-
-def near_cut(P: np.ndarray, n_resamples: int, confidence: float) -> np.ndarray:
-    """True where P lies within its Monte Carlo error of a verdict cut, (1 - c)/2 or (1 + c)/2.
-
-    There the verdict would change with the resampling seed: it is reported as "undetermined".
-    """
-    P = np.asarray(P, dtype=float)
-    err = p_error(P, n_resamples)
-    cuts = ((1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0)
-    return np.any([np.abs(P - c) <= err for c in cuts], axis=0)
 
 
 def _curves(bs: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -520,6 +520,24 @@ def bootstrap(
 Verdict = Literal["yes", "no", "undetermined"]
 
 
+def p_error(P: np.ndarray | float, n_resamples: int) -> np.ndarray:
+    """Monte Carlo (binomial) standard error of a fraction P of ``n_resamples`` resamples."""
+    P = np.asarray(P, dtype=float)
+    return np.sqrt(P * (1.0 - P) / int(n_resamples))
+
+
+def near_cut(P: np.ndarray, n_resamples: int, confidence: float) -> np.ndarray:
+    """True where P lies within its Monte Carlo error of a verdict cut, (1 - c)/2 or (1 + c)/2.
+
+    There the verdict would change with the resampling seed: it is reported as "undetermined".
+    """
+    P = np.asarray(P, dtype=float)
+    err = p_error(P, n_resamples)
+    cuts = ((1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0)
+    return np.any([np.abs(P - c) <= err for c in cuts], axis=0)
+
+
+
 def three_valued(lo: np.ndarray, hi: np.ndarray, threshold: float | np.ndarray,
                  undetermined: np.ndarray | bool = False) -> np.ndarray:
     """"yes" where the interval [lo, hi] lies above ``threshold``, "no" where below, else "undetermined".
@@ -550,34 +568,38 @@ def verdicts(bs: xr.Dataset, confidence: float | None = None) -> xr.Dataset:
         1/A > 2 ln 4 (Eq. 18); undetermined also where the interval of A reaches 0 or below (A not
         significantly positive). P is the fraction of resamples for which the claim holds
         (a resample without a value counts as not holding). Verdicts are "yes" (the whole interval
-        is on the claim's side), "no" (the whole interval on the other side) or "undetermined".
-        Attribute ``confidence``.
+        is on the claim's side), "no" (the whole interval on the other side) or "undetermined";
+        also "undetermined" where P lies within its Monte Carlo error ``*_P_err`` =
+        sqrt(P (1 - P) / n_resamples) of a cut (1 -+ confidence)/2, where the verdict would change
+        with the resampling seed (:func:`near_cut`). Attribute ``confidence``.
     """
     conf = float(bs.attrs["confidence"]) if confidence is None else check_fraction(confidence, "confidence")
+    B = int(bs.sizes["resample"])
     out = xr.Dataset(coords={k: bs[k] for k in ("L", "W")})
+
+    def put(name: str, dims: tuple[str, ...], verdict: np.ndarray, P: np.ndarray, claim: str) -> None:
+        verdict = np.where(near_cut(P, B, conf), "undetermined", verdict).astype(object)
+        out[f"{name}_verdict"] = set_attrs(xr.DataArray(verdict, dims=dims), claim, "1")
+        out[f"{name}_P"] = set_attrs(xr.DataArray(P, dims=dims), f"P({claim}) over resamples", "1")
+        out[f"{name}_P_err"] = set_attrs(xr.DataArray(p_error(P, B), dims=dims),
+                                         f"Monte Carlo error of P({claim})", "1")
+
     chosen = f"t_tilde_{bs.attrs['definition']}_censored"
     k_lo, k_hi = interval(bs["kappa_samples"].values, conf)
     cens = bs[chosen].any("L").values
-    out["kappa_verdict"] = set_attrs(xr.DataArray(three_valued(k_lo, k_hi, LN4, cens), dims=("W",)),
-                                     "kappa > ln 4 (robust against avalanches)", "1")
-    out["kappa_P"] = set_attrs(xr.DataArray((bs["kappa_samples"].values > LN4).mean(0), dims=("W",)),
-                               "P(kappa > ln 4) over resamples", "1")
+    put("kappa", ("W",), three_valued(k_lo, k_hi, LN4, cens), (bs["kappa_samples"].values > LN4).mean(0),
+        "kappa > ln 4")
     Ws = bs["W"].values.astype(float)
     w_lo, w_hi = interval(bs["W_tilde_samples"].values, conf)
     # W > W~ holds when W~'s whole interval lies below W: compare the interval with each W
     claim = np.where(w_hi < Ws, "yes", np.where(w_lo > Ws, "no", "undetermined"))
     claim = np.where(np.isnan(w_lo) | np.isnan(w_hi), "undetermined", claim).astype(object)
-    out["W_tilde_verdict"] = set_attrs(xr.DataArray(claim, dims=("W",)), "W > W~ (robust by the t~ criterion)", "1")
-    out["W_tilde_P"] = set_attrs(
-        xr.DataArray((Ws[None, :] > bs["W_tilde_samples"].values[:, None]).mean(0), dims=("W",)),
-        "P(W > W~) over resamples", "1")
+    put("W_tilde", ("W",), claim, (Ws[None, :] > bs["W_tilde_samples"].values[:, None]).mean(0), "W > W~")
     if "inv_A_samples" in bs:
         A = bs["A_samples"].values
         a_lo, _ = interval(A, conf)
         i_lo, i_hi = interval(bs["inv_A_samples"].values, conf)
-        v = three_valued(i_lo, i_hi, TWO_LN4, ~(a_lo > 0))
-        out["front_verdict"] = set_attrs(xr.DataArray(v, dims=("L", "W")), "1/A > 2 ln 4 (Eq. 18)", "1")
-        out["front_P"] = set_attrs(xr.DataArray(((A > 0) & (1.0 / np.where(A > 0, A, np.inf) > TWO_LN4)).mean(0),
-                                                dims=("L", "W")), "P(1/A > 2 ln 4) over resamples", "1")
+        put("front", ("L", "W"), three_valued(i_lo, i_hi, TWO_LN4, ~(a_lo > 0)),
+            ((A > 0) & (1.0 / np.where(A > 0, A, np.inf) > TWO_LN4)).mean(0), "1/A > 2 ln 4")
     out.attrs["confidence"] = conf
     return out

@@ -135,3 +135,62 @@ class TestThresholdOptions:
         np.testing.assert_allclose(float(bs.alpha_origin), alpha0, rtol=1e-12)
         np.testing.assert_allclose(float(bs.W_tilde_origin), 2 * np.log(2) / alpha0, rtol=1e-12)
         assert bs.alpha_origin_samples.shape == (20,)
+
+
+def _fake_bs(inv_A: np.ndarray) -> xr.Dataset:
+    """The variables :func:`analysis.verdicts` reads, for one (L, W) with the given 1/A resamples."""
+    B = inv_A.size
+    return xr.Dataset(
+        {"kappa_samples": (("resample", "W"), np.zeros((B, 1))),
+         "t_tilde_paper_censored": (("L", "W"), np.zeros((1, 1), bool)),
+         "W_tilde_samples": (("resample",), np.full(B, 100.0)),
+         "A_samples": (("resample", "L", "W"), 1.0 / inv_A[:, None, None]),
+         "inv_A_samples": (("resample", "L", "W"), inv_A[:, None, None])},
+        coords={"L": [8], "W": [1.0], "resample": np.arange(B)},
+        attrs={"confidence": 0.95, "definition": "paper"})
+
+
+@pytest.mark.parametrize("n_above, verdict", [(976, "undetermined"), (990, "yes")])
+def test_front_verdict_is_undetermined_where_P_is_within_its_error_of_the_cut(n_above, verdict):
+    inv_A = np.where(np.arange(1000) < 1000 - n_above, 2.0, 4.0)
+    vd = analysis.verdicts(_fake_bs(inv_A))
+    # the interval alone says "yes" in both cases (its lower end is a resample above 2 ln 4)
+    assert vd.front_P.item() == n_above / 1000
+    np.testing.assert_allclose(vd.front_P_err.item(), np.sqrt(0.001 * n_above * (1 - 0.001 * n_above) / 1000))
+    assert vd.front_verdict.item() == verdict
+
+
+def test_report_says_whether_h_is_logarithmic_before_any_inverse_A():
+    ds = xr.load_dataset(ROOT / "datasets" / "mbl_front.nc")
+    rep = analysis.report(ds, window=(20.0, 1000.0), n_resamples=200)
+    cols = list(rep.grid.columns)
+    assert cols.index("convex_verdict") < cols.index("inv_A") and cols.index("slope_ratio") < cols.index("A")
+    assert rep.notes[0].startswith("is h = A ln t?")
+    lin = analysis.linearity(rep.bootstrap)
+    np.testing.assert_allclose(rep.grid.slope_ratio, lin.slope_ratio.values.ravel())
+    md = rep.to_markdown()
+    assert md.index("h convex in ln t") < md.index("1/A [1/site]")
+    ws = rep.summary[rep.summary.quantity == "W_star_window"]
+    assert len(ws) == 8
+    # the window [20, t_final] is the report's own window: the same W*
+    np.testing.assert_allclose(ws[ws.t_min == 20.0].estimate.item(),
+                               rep.summary[rep.summary.quantity == "W_star"].estimate.item())
+
+
+def test_figures_and_accessor(synth, t):
+    from analysis import plots
+    rng = np.random.default_rng(7)
+    lnt = np.log(np.where(t > 0, t, 1.0))
+    A = np.stack([0.5 + 0.02 * rng.standard_normal(12), 0.25 + 0.01 * rng.standard_normal(12)])
+    ds = _fronts(synth, A[:, :, None] * lnt + 4.0, t, Ws=(1.0, 2.0))
+    bs = bootstrap(ds, n_resamples=50, window=(20.0, 1000.0))
+    sl = analysis.local_slope(bs)
+    fig = plots.fig4_local_slope(sl, ff=bs)
+    ax = fig.axes[0]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["W = 1", "W = 2"]
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), float(bs.A.sel(W=1.0).item()))  # the fitted A, dashed
+    ws = analysis.w_star_by_window(bs)
+    assert len(plots.fig_w_star_window(ws).axes) == 1
+    xr.testing.assert_identical(ds.avalanche.local_slope(n_resamples=50, window=(20.0, 1000.0)), sl)
+    xr.testing.assert_identical(ds.avalanche.linearity(n_resamples=50, window=(20.0, 1000.0)), analysis.linearity(bs))
+    xr.testing.assert_identical(ds.avalanche.w_star_by_window(n_resamples=50, window=(20.0, 1000.0)), ws)
