@@ -3,6 +3,7 @@ that writes them never loses data."""
 
 import importlib.util
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +51,16 @@ def test_anderson_fits_follow_from_the_shipped_fronts(L):
     assert (shipped.front_verdict == "yes").all() and (shipped.inv_A_lo > 2 * np.log(4)).all()
 
 
-def test_readme_shows_the_regenerated_tables_and_the_command():
+def test_readme_shows_the_regenerated_block_and_the_command():
     readme = (ROOT / "README.md").read_text()
     results = readme.split("## Results")[1].split("\n## ")[0]
     assert reduce.COMMAND in results
-    for line in (RESULTS / "results.md").read_text().splitlines():
-        if line.startswith("| ") and ("[" in line or "yes" in line or "no" in line):
-            assert line in results, f"README table row differs from docs/results/results.md: {line}"
+    block = results.split(reduce.START + "\n")[1].split(reduce.END)[0]
+    assert block == (RESULTS / "results.md").read_text(), "README Results block differs from docs/results/results.md"
+    # outside the generated block the section quotes no result: no interval, no verdict
+    outside = results.replace(block, "")
+    assert not re.search(r"\d \[[-\d.]+, [-\d.]+\]", outside)
+    assert not re.search(r"\*\*(yes|no|undetermined)\*\* (at|for)", outside)
 
 
 def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
@@ -65,7 +69,8 @@ def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
     existing = out / "results.md"
     existing.write_text("earlier results\n")
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "paper" / "reduce.py"), "--results",
-                           str(tmp_path / "nothing"), "--out", str(out), "--figures", str(tmp_path / "figs")],
+                           str(tmp_path / "nothing"), "--out", str(out), "--figures", str(tmp_path / "figs"),
+                           "--no-readme"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.startswith("reduce.py: error: missing input(s)") and "mbl_front.nc" in proc.stderr
