@@ -40,7 +40,7 @@ import xarray as xr
 
 from ._validate import check_fraction, require, require_schema, set_attrs, valid_pairs
 from .fits import LN4
-from .front import MIN_WINDOW_POINTS, TWO_LN4, front, suggest_window, undefined_front_reason
+from .front import MIN_WINDOW_POINTS, TWO_LN4, check_h_of, front, suggest_window, undefined_front_reason
 from .imbalance import first_crossing, first_time_above, imbalance
 
 Window = tuple[float, float]
@@ -185,13 +185,23 @@ def _ir_stats(I0: np.ndarray, Ig: np.ndarray, v: np.ndarray, C: np.ndarray,
     return ir, err, N
 
 
-def _h_samples(diff: np.ndarray, v: np.ndarray, C: np.ndarray, weight: np.ndarray, order: str, atol: float) -> np.ndarray:
+def _h_samples(diff: np.ndarray, v: np.ndarray, C: np.ndarray, weight: np.ndarray, order: str, atol: float,
+               h_of: str = "mean") -> np.ndarray:
     """h(t) per resample from the pair differences ``diff`` (n, T, S) (0 off the chain), (B, T)."""
     Cf = C.astype(float)
     x = np.where(v[..., None], diff, 0.0)
     N = Cf @ v.astype(float)
     n, T, S = x.shape
     with np.errstate(divide="ignore", invalid="ignore"):
+        if order == "abs-then-mean" and h_of == "realization":
+            ax = np.abs(x)
+            num_r, den_r = ax @ weight, ax.sum(-1)
+            ok = v & (den_r > atol)
+            h_r = np.where(ok, num_r / np.where(ok, den_r, 1.0), 0.0)
+            m = Cf @ ok.astype(float)
+            h = (Cf @ h_r) / m
+            defined = ((Cf @ den_r) / N > atol) & (N > 0) & (m > 0)
+            return np.where(defined, h, np.nan)
         if order == "abs-then-mean":
             ax = np.abs(x)
             num, den = Cf @ (ax @ weight), Cf @ ax.sum(-1)
@@ -318,6 +328,7 @@ def bootstrap(
     error: Literal["jackknife", "unpaired"] = "jackknife",
     window: Window | Mapping[tuple[int, float], Window] | None = None,
     order: Literal["abs-then-mean", "mean-then-abs"] = "abs-then-mean",
+    h_of: Literal["mean", "realization"] = "mean",
     with_front: bool | None = None,
     atol: float = 1e-10,
     nonfinite: Literal["raise", "drop"] = "raise",
@@ -353,6 +364,9 @@ def bootstrap(
         :func:`analysis.suggest_window` of the data's h(t). The same window serves every resample.
     order
         Order of |.| and the realization mean in dS_j (:func:`analysis.front`).
+    h_of
+        h of the realization-averaged dS_j (``"mean"``, default) or the mean of each realization's
+        h (``"realization"``, with ``order="abs-then-mean"`` only); :func:`analysis.front`.
     with_front
         Compute the front statistics. None (default): when they are defined for ``ds``;
         True: insist (``ValueError`` where undefined); False: skip.
@@ -391,6 +405,7 @@ def bootstrap(
         raise ValueError(f"definition must be 'paper' or 'crossing'; got {definition!r}")
     if error not in ("jackknife", "unpaired"):
         raise ValueError(f"error must be 'jackknife' or 'unpaired'; got {error!r}")
+    check_h_of(h_of, order)
     reason = undefined_front_reason(ds, order)
     if with_front is None:
         with_front = reason is None
@@ -416,7 +431,7 @@ def bootstrap(
     h = np.full_like(ir, np.nan)
     AB = np.full((2, B + 1, nL, nW), np.nan)
     t_win = np.full((2, nL, nW), np.nan)
-    fr = front(ds, order=order, atol=atol, nonfinite=nonfinite) if with_front else None
+    fr = front(ds, order=order, h_of=h_of, atol=atol, nonfinite=nonfinite) if with_front else None
     for i, L in enumerate(Ls):
         chain = sites <= L
         weight = np.where(chain, sites - 1.0, 0.0)
@@ -436,7 +451,7 @@ def bootstrap(
                 continue
             s0 = np.where(chain, sz[i, k, 0][idx], 0.0)
             sg = np.where(chain, sz[i, k, 1][idx], 0.0)
-            h[:, i, k] = _h_samples(s0 - sg, v, C, weight, order, atol)
+            h[:, i, k] = _h_samples(s0 - sg, v, C, weight, order, atol, h_of)
             win = _pick_window(window, int(L), float(W))
             if win is None:
                 try:
@@ -509,7 +524,7 @@ def bootstrap(
         out["t_max"] = set_attrs(xr.DataArray(t_win[1], dims=lw), "fit window end t·J", "1")
     out.attrs.update({
         "n_resamples": B, "seed": int(seed), "confidence": confidence, "interval": "percentile",
-        "r_th": r_th, "definition": definition, "error": error, "order": order, "front": int(fr is not None),
+        "r_th": r_th, "definition": definition, "error": error, "order": order, "h_of": h_of, "front": int(fr is not None),
         "front_note": "" if fr is not None else (reason or "front statistics not requested"),
         "t_final": float(t[-1]), "gamma": float(ds["gamma"].values[1]), "ln4": LN4, "two_ln4": TWO_LN4,
         "nonfinite": nonfinite,

@@ -194,3 +194,23 @@ def test_figures_and_accessor(synth, t):
     xr.testing.assert_identical(ds.avalanche.local_slope(n_resamples=50, window=(20.0, 1000.0)), sl)
     xr.testing.assert_identical(ds.avalanche.linearity(n_resamples=50, window=(20.0, 1000.0)), analysis.linearity(bs))
     xr.testing.assert_identical(ds.avalanche.w_star_by_window(n_resamples=50, window=(20.0, 1000.0)), ws)
+
+
+def test_h_per_realization_is_the_mean_of_each_realizations_front():
+    ds = xr.load_dataset(ROOT / "datasets" / "mbl_front.nc")
+    fr = analysis.front(ds, h_of="realization")
+    d = np.abs(ds.sz.isel(gamma=0) - ds.sz.isel(gamma=1)).sel(L=12).values  # (W, r, t, site)
+    j = ds.site.values
+    den = d.sum(-1)
+    ok = den > 1e-10
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h_r = np.where(ok, (d * (j - 1)).sum(-1) / np.where(ok, den, 1.0), 0.0)
+        expected = h_r.sum(1) / ok.sum(1)
+    expected[d.mean(1).sum(-1) <= 1e-10] = np.nan  # t = 0 and the first step: undefined
+    np.testing.assert_allclose(fr.h.sel(L=12).values, expected, rtol=1e-12, equal_nan=True)
+    assert not np.allclose(fr.h.values[..., 5:], analysis.front(ds).h.values[..., 5:])  # a different h
+    bs = bootstrap(ds, n_resamples=20, window=(20.0, 1000.0), h_of="realization")
+    np.testing.assert_allclose(bs.h.values, fr.h.values, rtol=1e-12, equal_nan=True)
+    assert bs.attrs["h_of"] == "realization"
+    with pytest.raises(ValueError, match="h_of='realization' needs order='abs-then-mean'"):
+        analysis.front(ds, order="mean-then-abs", h_of="realization")
