@@ -190,6 +190,13 @@ def fig3_threshold(tt: xr.Dataset, fits: xr.Dataset | None = None, *, bs: xr.Dat
         ints = fits["kappa_intercept"].values
         conf = "bars: Ir ± err crossings"
     top = t_final if np.isfinite(t_final) else None
+    with np.errstate(invalid="ignore"):
+        outside = int((np.isfinite(c) & ((c < lo) | (c > hi))).sum())
+    if outside and bs is None:
+        conf += (f"\n{outside} marker(s) lie above their bar: the paper's t~ is the first sample after Ir - err "
+                 "crosses r_th, the bar's upper end is that crossing interpolated")
+    elif outside:
+        conf += f"\n{outside} marker(s) outside their resampled interval (t~ is a sample time: skewed resamples)"
     fig = Figure(figsize=(9.6, 4.2), layout="constrained")
     ax_w, ax_l = fig.subplots(1, 2, sharey=True)
     wgrid = np.linspace(Ws.min(), Ws.max(), 50)
