@@ -77,3 +77,17 @@ def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
     assert proc.stderr.count("\n") == 1
     assert existing.read_text() == "earlier results\n"
     assert not (tmp_path / "figs").exists()
+
+
+def test_shipped_anderson_resamples_are_of_the_shipped_l50_run():
+    """The resampled h(t) curves behind the resampled L = 50 Anderson intervals come from the same 1200
+    realizations as the shipped mean curve (float32 storage: ~1e-7), and the intervals hold the estimate."""
+    res = xr.load_dataset(RESULTS / "anderson_L50_resamples.nc")
+    curve = xr.load_dataset(RESULTS / "anderson_L50_front.nc").sel(order="abs-then-mean")
+    assert int(res.n_realizations.max()) == 1200 and res.sizes["resample"] == 1000
+    np.testing.assert_allclose(res.h.values, curve.h.transpose(*res.h.dims).values, rtol=1e-6, equal_nan=True)
+    fits = pd.read_csv(RESULTS / "anderson_fits.csv").query("L == 50")
+    assert fits.intervals.str.startswith("resampled").all() and fits.P.notna().all()
+    assert ((fits.inv_A_lo <= fits.inv_A) & (fits.inv_A <= fits.inv_A_hi)).all()
+    others = pd.read_csv(RESULTS / "anderson_fits.csv").query("L != 50")
+    assert others.P.isna().all() and not others.intervals.str.startswith("resampled").any()

@@ -486,6 +486,19 @@ def compare(n_resamples: int, seed: int) -> tuple[str, dict[str, object]]:
             w16_max = (float(late.W_star[k]), float(late.t_min[late.t_min >= WINDOW[0]].min()))
         convex16 = front_reps[16].grid.convex_verdict.tolist() if 16 in front_reps else []
         md.extend(_literature_md(wt, [_row(s, "kappa", W=W) for W in Ws], w16_row, w16_max, convex16, max(Ws)))
+    conventions = ROOT / "docs" / "results" / "anderson_conventions.md"
+    if conventions.is_file():
+        md.append("### The Anderson front (Fig. 4a) under the conventions the paper's text allows\n")
+        import pandas as pd
+
+        conv = pd.read_csv(conventions.with_suffix(".csv"))
+        ours = conv[conv.reading == conv.reading.iloc[0]].set_index("W")
+        ends = "; ".join(f"W = {w:g}: {format_interval(ours.inv_A[w], ours.inv_A_lo[w], ours.inv_A_hi[w])}"
+                         for w in (ours.index.min(), ours.index.max()))
+        md.append(f"This package's Anderson 1/A at L = 50 ({ends}) against the inset's about 4 to about 10. "
+                  "The table (`docs/results/anderson_conventions.md`, written by "
+                  "`python examples/paper/anderson_conventions.py`) reruns L = 50 under each reading:\n")
+        md.append(conventions.read_text(encoding="utf-8").rstrip() + "\n")
     md = ["### Claim by claim\n", *claims, "", *md]
     return "\n".join(md) + "\n", figures
 
