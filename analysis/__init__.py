@@ -10,6 +10,7 @@ Note: the functions ``imbalance``, ``front`` and ``report`` share their names wi
 from .fits import fit_threshold_scaling, linear_fit
 from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
+from .linearity import linearity, local_slope, w_star_by_window
 from .reduced import per_realization_imbalance
 from .report import Report, report, report_markdown
 from .resample import bootstrap, refit_sizes, verdicts
@@ -25,6 +26,8 @@ __all__ = [
     "front",
     "imbalance",
     "linear_fit",
+    "linearity",
+    "local_slope",
     "per_realization_imbalance",
     "refit_sizes",
     "relative_imbalance",
@@ -33,4 +36,5 @@ __all__ = [
     "suggest_window",
     "threshold_time",
     "verdicts",
+    "w_star_by_window",
 ]

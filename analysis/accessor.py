@@ -12,6 +12,7 @@ import xarray as xr
 from .fits import fit_threshold_scaling
 from .front import fit_front, front, suggest_window
 from .imbalance import collapse, imbalance, relative_imbalance, threshold_time
+from .linearity import linearity, local_slope, w_star_by_window
 from .report import Report, report
 from .resample import bootstrap
 
@@ -58,6 +59,19 @@ class AvalancheAccessor:
     def bootstrap(self, **kw: Any) -> xr.Dataset:
         """See :func:`analysis.bootstrap`."""
         return bootstrap(self._ds, **kw)
+
+    def local_slope(self, *, half_width: float = 0.5, **kw: Any) -> xr.Dataset:
+        """:func:`analysis.bootstrap` (keywords ``kw``) then :func:`analysis.local_slope`."""
+        return local_slope(bootstrap(self._ds, **kw), half_width=half_width)
+
+    def linearity(self, *, early: tuple[float, float] | None = None, late: tuple[float, float] | None = None,
+                  **kw: Any) -> xr.Dataset:
+        """:func:`analysis.bootstrap` (keywords ``kw``) then :func:`analysis.linearity`."""
+        return linearity(bootstrap(self._ds, **kw), early=early, late=late)
+
+    def w_star_by_window(self, starts: list[float] | None = None, *, w: float = 7.0, **kw: Any) -> xr.Dataset:
+        """:func:`analysis.bootstrap` (keywords ``kw``) then :func:`analysis.w_star_by_window`."""
+        return w_star_by_window(bootstrap(self._ds, **kw), starts, w=w)
 
     def report(self, **kw: Any) -> Report:
         """See :func:`analysis.report`."""

@@ -76,7 +76,8 @@ def _interval_bars(ax, x: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndar
     open_hi = ~np.isfinite(hi)
     hi_drawn = np.where(open_hi, cap, hi)
     lo_drawn = np.where(np.isfinite(lo), lo, c)
-    err = np.vstack([np.clip(c - lo_drawn, 0, None), np.clip(hi_drawn - c, 0, None)])
+    with np.errstate(invalid="ignore"):  # points not shown (c not finite) may give inf - inf; never drawn
+        err = np.vstack([np.clip(c - lo_drawn, 0, None), np.clip(hi_drawn - c, 0, None)])
     ax.errorbar(x[shown], c[shown], yerr=err[:, shown], fmt=fmt, color=color, capsize=2, ms=4, label=label)
     up = 1.8 if log else 0.12 * abs(cap)
     for xi, yi in zip(x[shown & open_hi], hi_drawn[shown & open_hi]):
@@ -190,6 +191,13 @@ def fig3_threshold(tt: xr.Dataset, fits: xr.Dataset | None = None, *, bs: xr.Dat
         ints = fits["kappa_intercept"].values
         conf = "bars: Ir ± err crossings"
     top = t_final if np.isfinite(t_final) else None
+    with np.errstate(invalid="ignore"):
+        outside = int((np.isfinite(c) & ((c < lo) | (c > hi))).sum())
+    if outside and bs is None:
+        conf += (f"\n{outside} marker(s) lie above their bar: the paper's t~ is the first sample after Ir - err "
+                 "crosses r_th, the bar's upper end is that crossing interpolated")
+    elif outside:
+        conf += f"\n{outside} marker(s) outside their resampled interval (t~ is a sample time: skewed resamples)"
     fig = Figure(figsize=(9.6, 4.2), layout="constrained")
     ax_w, ax_l = fig.subplots(1, 2, sharey=True)
     wgrid = np.linspace(Ws.min(), Ws.max(), 50)
@@ -347,5 +355,92 @@ def fig5_collapse(col: xr.Dataset, *, W: float | None = None, bs: xr.Dataset | N
     ax.set_ylabel(r"$L\,I_r$ (lattice sites)")
     band = "± s.e." if bs is None else f"{100 * float(bs.attrs['confidence']):g} % intervals (resampled)"
     ax.set_title(f"W = {W:g}; bands: {band}", fontsize="small")
+    ax.legend(fontsize="x-small")
+    return fig
+
+
+def fig4_local_slope(sl: xr.Dataset, *, L: int | None = None, ff: xr.Dataset | None = None) -> Figure:
+    """Companion of Fig. 4: the local slope dh/d ln t versus t per W at one L, with its bands.
+
+    h = A ln t + B holds where the curve is flat (then it equals A). With ``ff`` (a
+    :func:`analysis.bootstrap` or :func:`analysis.fit_front` output with ``A``), the fitted A of
+    each W is drawn as a dashed horizontal line over its fit window, so one sees which times the
+    single 1/A of Fig. 4 averages over.
+
+    Parameters
+    ----------
+    sl
+        Output of :func:`analysis.local_slope`.
+    L
+        Chain length (default: the largest).
+    ff
+        Optional fits with ``A`` (L, W) and ``t_min``, ``t_max`` (variables or attributes).
+    """
+    require(sl, variables=["slope", "slope_lo", "slope_hi"], dims=["L", "W", "time"], what="sl")
+    L = int(sl["L"].values.max()) if L is None else int(L)
+    sub = _positive_time(sl.sel(L=L))
+    t = sub["time"].values
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for k, W in enumerate(sub["W"].values):
+        s = sub.sel(W=W)
+        y = s["slope"].values
+        ok = np.isfinite(y)
+        _band(ax, t[ok], y[ok], s["slope_lo"].values[ok], s["slope_hi"].values[ok], label=f"W = {W:g}",
+              color=f"C{k % 10}")
+        if ff is not None and "A" in ff:
+            f = ff.sel(L=L, W=W) if "L" in ff["A"].dims else ff.sel(W=W)
+            t0 = float(f["t_min"]) if "t_min" in f else float(ff.attrs["t_min"])
+            t1 = float(f["t_max"]) if "t_max" in f else float(ff.attrs["t_max"])
+            ax.plot([t0, t1], [float(f["A"])] * 2, color=f"C{k % 10}", ls="--", lw=1)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(T_LABEL)
+    ax.set_ylabel(r"local slope $dh/d\ln t$ (lattice sites)")
+    conf = f"{100 * float(sl.attrs.get('confidence', 0.95)):g} %"
+    ax.set_title(f"L = {L}; slope on ±{float(sl.attrs['half_width']):g} decade around t, {conf} resampled bands"
+                 + ("\ndashed: the A of Fig. 4 over its fit window" if ff is not None else "")
+                 + "\nflat where h = A ln t", fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return fig
+
+
+def fig_w_star_window(ws: xr.Dataset, *, claim: float | None = None) -> Figure:
+    """W* (where 1/A crosses 2 ln 4) versus the start t_min of the fit window [t_min, t_max], per L.
+
+    If h were A ln t, W* would not depend on t_min. Open interval ends (1/A above or below
+    2 ln 4 over the whole W grid in some resamples) are drawn as arrows.
+
+    Parameters
+    ----------
+    ws
+        Output of :func:`analysis.w_star_by_window`.
+    claim
+        A W* value to draw as a horizontal line (e.g. the paper's 7 at L = 16); default
+        ``ws.attrs["w"]``.
+    """
+    require(ws, variables=["W_star", "W_star_lo", "W_star_hi"], dims=["L", "t_min"], what="ws")
+    claim = float(ws.attrs.get("w", np.nan)) if claim is None else float(claim)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    t1 = ws["t_min"].values.astype(float)
+    Ls = ws["L"].values
+    Wmax = float(ws["W"].values.max())
+    for i, L in enumerate(Ls):
+        s = ws.sel(L=L)
+        shift = 1.0 + 0.04 * (i - (len(Ls) - 1) / 2)  # keep the bars of different L apart (log axis)
+        c, lo, hi = s["W_star"].values, s["W_star_lo"].values, s["W_star_hi"].values
+        _interval_bars(ax, t1 * shift, c, lo, np.where(np.isfinite(hi), hi, np.inf), Wmax, f"C{i % 10}", "o",
+                       label=f"L = {L}", log=False)
+        ax.plot(t1 * shift, c, color=f"C{i % 10}", lw=0.8)
+    if np.isfinite(claim):
+        ax.axhline(claim, color="k", ls=":", lw=1)
+        ax.text(0.02, claim, f"W* = {claim:g}", transform=ax.get_yaxis_transform(), va="bottom", fontsize="small")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"fit window start $t_{min}J$ (window $[t_{min}, " + f"{float(ws.attrs['t_max']):g}]$)")
+    ax.set_ylabel(r"$W^*/J$ where $1/A = 2\ln 4$")
+    conf = f"{100 * float(ws.attrs.get('confidence', 0.95)):g} %"
+    ax.set_title(f"W* moves with the fit window where h is not A ln t\n({conf} resampled intervals; "
+                 "arrows: open)", fontsize="small")
     ax.legend(fontsize="x-small")
     return fig

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from ._validate import require_schema
+from .linearity import linearity, w_star_by_window
 from .resample import Window, bootstrap, verdicts
 
 #: grid-table column -> (unit, description). Units: times in 1/J, lengths in lattice sites.
@@ -32,6 +33,14 @@ GRID_COLUMNS: dict[str, tuple[str, str]] = {
     "t_tilde_crossing_lo": ("1/J", "lower end of its interval"),
     "t_tilde_crossing_hi": ("1/J", "upper end of its interval (inf, JSON null: beyond the data)"),
     "t_tilde_crossing_censored": ("", "t~ (crossing) beyond the data"),
+    "slope_early": ("site", "slope dh/d ln t on the early window (linearity.default_windows)"),
+    "slope_late": ("site", "slope dh/d ln t on the late window"),
+    "slope_ratio": ("", "late slope / early slope: 1 where h = A ln t"),
+    "slope_ratio_lo": ("", "lower end of its interval"),
+    "slope_ratio_hi": ("", "upper end of its interval"),
+    "convex_verdict": ("", "h convex in ln t (late slope > early slope; h = A ln t fails): yes / no / undetermined"),
+    "convex_P": ("", "fraction of resamples with late slope > early slope"),
+    "convex_P_err": ("", "Monte Carlo error of convex_P"),
     "t_min": ("1/J", "start of the fit window of h = A ln t + B"),
     "t_max": ("1/J", "end of the fit window"),
     "A": ("site", "slope of h = A ln t + B"),
@@ -43,14 +52,17 @@ GRID_COLUMNS: dict[str, tuple[str, str]] = {
     "inv_A_hi": ("1/site", "upper end of the interval of 1/A"),
     "front_verdict": ("", "1/A > 2 ln 4 (Eq. 18): yes / no / undetermined"),
     "front_P": ("", "fraction of resamples with 1/A > 2 ln 4"),
+    "front_P_err": ("", "Monte Carlo error of front_P, sqrt(P (1 - P) / n_resamples)"),
     "log10_t_star": ("log10(1/J)", "log10 t*, t* = exp(L/(2A))"),
     "log10_t_star_lo": ("log10(1/J)", "lower end of its interval"),
     "log10_t_star_hi": ("log10(1/J)", "upper end of its interval"),
 }
 #: summary-table column -> (unit, description).
 SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
-    "quantity": ("", "kappa (per W), alpha, c, W~ (global), 'W > W~' (per W), W* (per L)"),
+    "quantity": ("", "kappa (per W), alpha, c, W~, alpha and W~ without constant (global), 'W > W~' (per W), "
+                     "W* (per L), W* per fit window start (per L and t_min)"),
     "L": ("site", "chain length of a per-L row"),
+    "t_min": ("1/J", "fit window start of a W_star_window row (window [t_min, t_final])"),
     "W": ("J", "disorder strength of a per-W row"),
     "unit": ("", "unit of estimate, se, lo, hi"),
     "estimate": ("", "point estimate from the data"),
@@ -60,6 +72,7 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
     "claim": ("", "the claim the verdict is about"),
     "verdict": ("", "yes / no / undetermined"),
     "P": ("", "fraction of resamples for which the claim holds"),
+    "P_err": ("", "Monte Carlo error of P, sqrt(P (1 - P) / n_resamples)"),
     "n_points": ("", "points in the data's fit (kappa, alpha)"),
     "n_censored": ("", "censored t~ left out of that fit"),
 }
@@ -69,7 +82,10 @@ _SUMMARY_QUANTITIES = {
     "alpha": ("1/(site·J)", ""),
     "c": ("", ""),
     "W_tilde": ("J", ""),
+    "alpha_origin": ("1/(site·J)", ""),
+    "W_tilde_origin": ("J", ""),
     "W_star": ("J", ""),
+    "W_star_window": ("J", ""),
 }
 
 
@@ -194,10 +210,12 @@ def _with_units(df: pd.DataFrame, spec: Mapping[str, tuple[str, str]]) -> pd.Dat
 
 #: Markdown wording of interval ends beyond the data (``format_interval(..., words=True)``).
 NO_LOWER, NO_UPPER = "no lower bound", "no upper bound"
+#: An estimate itself beyond the data (e.g. 1/A above 2 ln 4 at every W studied: W* below the W range).
+BELOW_DATA, ABOVE_DATA = "below the data", "above the data"
 #: The note that says what those words mean.
 UNBOUNDED_NOTE = (f"'{NO_LOWER}' / '{NO_UPPER}': so many resamples put the value beyond the data on that side "
                   "(t~ beyond t_final, W* outside the W range studied) that the interval is open there; "
-                  "the other end is a bound.")
+                  f"the other end is a bound. '{BELOW_DATA}' / '{ABOVE_DATA}': the estimate itself lies there.")
 #: The note for a P that is not stated.
 NO_P_NOTE = ("P n/a: the data give no estimate (a t~ censored at some L), so the verdict is undetermined and no "
              "probability is stated.")
@@ -219,8 +237,10 @@ def _end(x: float, fmt: str, words: bool) -> str:
 
 def format_interval(est: float, lo: float, hi: float, fmt: str = ".3g", words: bool = False) -> str:
     """``"est [lo, hi]"`` with ``fmt``; NaN as "NaN", infinities as "∞" / "-∞" (open bounds), or with
-    ``words`` as :data:`NO_LOWER` / :data:`NO_UPPER` (:data:`UNBOUNDED_NOTE` says what they mean)."""
-    return f"{_num(est, fmt)} [{_end(lo, fmt, words)}, {_end(hi, fmt, words)}]"
+    ``words`` as :data:`NO_LOWER` / :data:`NO_UPPER`, and an infinite estimate as :data:`BELOW_DATA` /
+    :data:`ABOVE_DATA` (:data:`UNBOUNDED_NOTE` says what they mean)."""
+    shown = (BELOW_DATA if est < 0 else ABOVE_DATA) if words and est is not None and math.isinf(est) else _num(est, fmt)
+    return f"{shown} [{_end(lo, fmt, words)}, {_end(hi, fmt, words)}]"
 
 
 def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
@@ -235,11 +255,16 @@ def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
                 cell = format_interval(getattr(r, f"t_tilde_{d}"), getattr(r, f"t_tilde_{d}_lo"),
                                        getattr(r, f"t_tilde_{d}_hi"), words=True)
             row[f"t~ {d} [1/J] ({conf})"] = cell
+        if "slope_ratio" in grid.columns:
+            row[f"late/early slope of h vs ln t ({conf})"] = format_interval(r.slope_ratio, r.slope_ratio_lo,
+                                                                             r.slope_ratio_hi)
+            row["h convex in ln t"] = r.convex_verdict
+            row["P(convex)"] = f"{r.convex_P:.3f} ± {r.convex_P_err:.3f}"
         if "inv_A" in grid.columns:
             row["fit window [1/J]"] = f"[{_num(r.t_min, 'g')}, {_num(r.t_max, 'g')}]"
             row[f"1/A [1/site] ({conf})"] = format_interval(r.inv_A, r.inv_A_lo, r.inv_A_hi, words=True)
             row["1/A > 2 ln 4"] = r.front_verdict
-            row["P"] = f"{r.front_P:.2f}"
+            row["P"] = f"{r.front_P:.3f} ± {r.front_P_err:.3f}"
             row["log10 t* [log10(1/J)]"] = format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi,
                                                            words=True)
         rows.append(row)
@@ -254,13 +279,16 @@ def _no_estimate(row) -> bool:
 def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
     """The summary table with "estimate [interval]" cells and the unit next to each quantity."""
     names = {"kappa": "κ = d ln t~/dL", "alpha": "α (ln t~ = c + α L W)", "c": "c", "W_tilde": "W~ = 2 ln 2/α",
-             "W > W~": "W > W~", "W_star": "W* (1/A = 2 ln 4)"}
+             "alpha_origin": "α (ln t~ = α L W, no constant)", "W_tilde_origin": "W~ = 2 ln 2/α (no constant)",
+             "W > W~": "W > W~", "W_star": "W* (1/A = 2 ln 4)", "W_star_window": "W* on [t_min, t_final]"}
     rows = []
     for r in summary.itertuples():
         at = f"W = {r.W:g}" if np.isfinite(r.W) else (f"L = {int(r.L)}" if np.isfinite(r.L) else "all")
+        if np.isfinite(r.t_min):
+            at += f", t_min = {r.t_min:g}"
         unit = f" [{r.unit}]" if r.unit else ""
         value = "" if r.quantity == "W > W~" else format_interval(r.estimate, r.lo, r.hi, words=True)
-        p = "" if not r.claim else "n/a" if _no_estimate(r) else f"{r.P:.2f}"
+        p = "" if not r.claim else "n/a" if _no_estimate(r) else f"{r.P:.3f} ± {r.P_err:.3f}"
         rows.append({"quantity": names.get(r.quantity, r.quantity) + unit, "at": at,
                      f"estimate [{conf} interval]": value, "s.e.": "" if r.quantity == "W > W~" else _num(r.se, ".2g"),
                      "claim": r.claim, "verdict": r.verdict, "P": p})
@@ -277,6 +305,7 @@ def report(
     seed: int = 0,
     confidence: float = 0.95,
     definition: Literal["paper", "crossing"] = "paper",
+    error: Literal["jackknife", "unpaired"] = "jackknife",
     nonfinite: Literal["raise", "drop"] = "raise",
 ) -> Report:
     """All headline results, with resampled intervals and three-valued verdicts.
@@ -285,7 +314,7 @@ def report(
     ----------
     ds
         Dataset with ``sz`` (schema: README, "Data").
-    r_th, window, order, n_resamples, seed, confidence, definition, nonfinite
+    r_th, window, order, n_resamples, seed, confidence, definition, error, nonfinite
         As in :func:`analysis.resample.bootstrap`: ``window`` is one ``(t_min, t_max)`` (units of
         1/J) for every (L, W), a mapping ``{(L, W): (t_min, t_max)}``, or None (then
         :func:`analysis.suggest_window` per curve); the window used is in the ``t_min``,
@@ -295,15 +324,24 @@ def report(
     -------
     Report
         ``grid`` (per (L, W)) and ``summary`` (per W, per L, global) DataFrames, ``notes``,
-        ``attrs``; print with ``Report.to_markdown()``, ``to_csv()`` or ``to_json()``. The front
+        ``attrs``. With the front, the grid first says whether h = A ln t holds at all
+        (:func:`analysis.linearity`: late/early slope ratio, P(convex) and its verdict), before
+        1/A; the summary adds W* per fit window start (:func:`analysis.w_star_by_window`, rows
+        ``W_star_window``) next to W* on the chosen window. Print with ``Report.to_markdown()``, ``to_csv()`` or ``to_json()``. The front
         columns are left out, with a note saying why, where the front is undefined (the default
         front on jump-unraveling or noise-averaged data).
     """
     require_schema(ds)
     bs = bootstrap(ds, n_resamples=n_resamples, seed=seed, confidence=confidence, r_th=r_th,
-                   definition=definition, window=window, order=order, nonfinite=nonfinite)
+                   definition=definition, error=error, window=window, order=order, nonfinite=nonfinite)
     vd = verdicts(bs)
     with_front = bool(bs.attrs["front"])
+    lin = None
+    if with_front:
+        try:
+            lin = linearity(bs)
+        except ValueError:  # too few samples in the last two decades: the note says so
+            lin = None
     rows = []
     for L in bs["L"].values:
         for W in bs["W"].values:
@@ -313,26 +351,40 @@ def report(
                 for suffix in ("", "_lo", "_hi"):
                     row[f"t_tilde_{d}{suffix}"] = float(b[f"t_tilde_{d}{suffix}"])
                 row[f"t_tilde_{d}_censored"] = bool(b[f"t_tilde_{d}_censored"])
+            if lin is not None:
+                li = lin.sel(L=L, W=W)
+                for k in ("slope_early", "slope_late", "slope_ratio", "slope_ratio_lo", "slope_ratio_hi"):
+                    row[k] = float(li[k])
+                row["convex_verdict"] = str(li["convex_verdict"].item())
+                row["convex_P"], row["convex_P_err"] = float(li["convex_P"]), float(li["convex_P_err"])
             if with_front:
                 row["t_min"], row["t_max"] = float(b["t_min"]), float(b["t_max"])
                 for k in ("A", "A_lo", "A_hi", "inv_A", "inv_A_se", "inv_A_lo", "inv_A_hi"):
                     row[k] = float(b[k])
                 row["front_verdict"] = str(vd["front_verdict"].sel(L=L, W=W).item())
                 row["front_P"] = float(vd["front_P"].sel(L=L, W=W))
+                row["front_P_err"] = float(vd["front_P_err"].sel(L=L, W=W))
                 for k in ("log10_t_star", "log10_t_star_lo", "log10_t_star_hi"):
                     row[k] = float(b[k])
             rows.append(row)
     grid = pd.DataFrame(rows, columns=[c for c in GRID_COLUMNS if c in rows[0]])
 
+    B = int(bs.sizes["resample"])
+
     def srow(quantity: str, *, L: float = np.nan, W: float = np.nan, sel: dict | None = None,
              claim: str = "", verdict: str = "", P: float = np.nan, n_points: float = np.nan,
-             n_censored: float = np.nan) -> dict:
-        b = bs.sel(sel or {})
+             n_censored: float = np.nan, source: xr.Dataset | None = None, name: str | None = None,
+             t_min: float = np.nan) -> dict:
+        src = bs if source is None else source
+        name = name or quantity
+        b = src.sel(sel or {})
         unit = _SUMMARY_QUANTITIES.get(quantity, ("",))[0]
-        est = {k: float(b[f"{quantity}{k}"]) for k in ("", "_se", "_lo", "_hi")} if quantity in bs else {}
-        return {"quantity": quantity, "L": L, "W": W, "unit": unit, "estimate": est.get("", np.nan),
-                "se": est.get("_se", np.nan), "lo": est.get("_lo", np.nan), "hi": est.get("_hi", np.nan),
-                "claim": claim, "verdict": verdict, "P": P, "n_points": n_points, "n_censored": n_censored}
+        est = {k: float(b[f"{name}{k}"]) for k in ("", "_se", "_lo", "_hi")} if name in src else {}
+        P_err = float(np.sqrt(P * (1 - P) / B)) if np.isfinite(P) else np.nan
+        return {"quantity": quantity, "L": L, "t_min": t_min, "W": W, "unit": unit,
+                "estimate": est.get("", np.nan), "se": est.get("_se", np.nan), "lo": est.get("_lo", np.nan),
+                "hi": est.get("_hi", np.nan), "claim": claim, "verdict": verdict, "P": P, "P_err": P_err,
+                "n_points": n_points, "n_censored": n_censored}
 
     summary = []
     for W in bs["W"].values if bs.sizes["L"] >= 2 else []:
@@ -343,15 +395,35 @@ def report(
     summary.append(srow("alpha", n_points=n_pts, n_censored=n_cens))
     summary.append(srow("c", n_points=n_pts, n_censored=n_cens))
     summary.append(srow("W_tilde", n_points=n_pts, n_censored=n_cens))
+    summary.append(srow("alpha_origin", n_points=n_pts, n_censored=n_cens))
+    summary.append(srow("W_tilde_origin", n_points=n_pts, n_censored=n_cens))
     for W in bs["W"].values:
         summary.append(srow("W > W~", W=float(W), claim=f"W = {float(W):g} > W~",
                             verdict=str(vd["W_tilde_verdict"].sel(W=W).item()), P=float(vd["W_tilde_P"].sel(W=W))))
+    wsw = None
+    if with_front and bs.sizes["W"] >= 2:
+        try:
+            wsw = w_star_by_window(bs)
+        except ValueError:  # no window start leaves enough samples
+            wsw = None
     if with_front:
         for L in bs["L"].values:
             summary.append(srow("W_star", L=int(L), sel={"L": L}))
+            for t1 in ([] if wsw is None else wsw["t_min"].values):
+                summary.append(srow("W_star_window", L=int(L), t_min=float(t1), sel={"L": L, "t_min": t1},
+                                    source=wsw, name="W_star"))
     summary_df = pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS))
 
     notes = []
+    if lin is not None:
+        v = lin["convex_verdict"].values.ravel().tolist()
+        e, la = lin.attrs["early"], lin.attrs["late"]
+        notes.append(f"is h = A ln t? slope of h against ln t on [{la[0]:g}, {la[1]:g}] over that on [{e[0]:g}, {e[1]:g}] "
+                     f"(columns slope_ratio, convex_*): h is convex in ln t (late slope larger) at {v.count('yes')} of "
+                     f"{len(v)} (L, W), concave at {v.count('no')}, undetermined at {v.count('undetermined')}; where it "
+                     "is convex, 1/A below depends on the fit window (rows W_star_window).")
+    elif with_front:
+        notes.append("linearity of h in ln t not tested: the last two decades of the data hold fewer than 5 samples each.")
     if with_front:
         t_min, t_max = grid["t_min"].dropna().unique(), grid["t_max"].dropna().unique()
         source = "given" if window is not None else "suggested per curve by analysis.suggest_window"
@@ -377,7 +449,7 @@ def report(
     n_drop = int((ds.sizes["time"] * bs["n_realizations"] - bs["n_used"].sum("time")).sum())
     if nonfinite == "drop" and n_drop:
         notes.append(f"{n_drop} (realization, time) pairs dropped for non-finite values (nonfinite='drop').")
-    attrs = {k: bs.attrs[k] for k in ("r_th", "confidence", "n_resamples", "seed", "definition", "order", "gamma",
+    attrs = {k: bs.attrs[k] for k in ("r_th", "confidence", "n_resamples", "seed", "definition", "error", "order", "gamma",
                                       "t_final", "interval")}
     attrs["two_ln4"], attrs["ln4"] = bs.attrs["two_ln4"], bs.attrs["ln4"]
     return Report(grid=grid, summary=summary_df, notes=notes, attrs=attrs, bootstrap=bs)

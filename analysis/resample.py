@@ -40,7 +40,7 @@ import xarray as xr
 
 from ._validate import check_fraction, require, require_schema, set_attrs, valid_pairs
 from .fits import LN4
-from .front import MIN_WINDOW_POINTS, TWO_LN4, front, suggest_window, undefined_front_reason
+from .front import MIN_WINDOW_POINTS, TWO_LN4, check_h_of, front, suggest_window, undefined_front_reason
 from .imbalance import first_crossing, first_time_above, imbalance
 
 Window = tuple[float, float]
@@ -108,6 +108,19 @@ def masked_line(x: np.ndarray, y: np.ndarray, min_points: int) -> tuple[np.ndarr
     return np.where(ok, a, np.nan), np.where(ok, b, np.nan)
 
 
+def origin_slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares ``y = b x`` (no constant) along the last axis, on the finite y only.
+
+    Returns b over the leading axes; NaN where no finite point with x != 0 remains.
+    """
+    m = np.isfinite(y)
+    xb = np.where(m, np.broadcast_to(x, y.shape), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sxx = (xb * xb).sum(-1)
+        b = (xb * np.where(m, y, 0.0)).sum(-1) / sxx
+    return np.where(sxx > 0, b, np.nan)
+
+
 def first_upward_crossing(x: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
     """x at which y first reaches ``level`` from below, linear in x, along the last axis.
 
@@ -127,13 +140,16 @@ def first_upward_crossing(x: np.ndarray, y: np.ndarray, level: float) -> np.ndar
     return np.where(np.isnan(y).any(axis=-1), np.nan, out)
 
 
-def _ir_stats(I0: np.ndarray, Ig: np.ndarray, v: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Ir, its paired delete-one jackknife error and the count of used realizations, per resample.
+def _ir_stats(I0: np.ndarray, Ig: np.ndarray, v: np.ndarray, C: np.ndarray,
+              error: str = "jackknife") -> tuple[np.ndarray, ...]:
+    """Ir, its error and the count of used realizations, per resample.
 
-    ``I0``, ``Ig``: (n, T); ``v``: (n, T) bool, the pair is used; ``C``: (B, n) counts. The
-    jackknife deletes one *draw* of the resample: with counts it is
+    ``I0``, ``Ig``: (n, T); ``v``: (n, T) bool, the pair is used; ``C``: (B, n) counts. With
+    ``error="jackknife"`` the paired jackknife deletes one *draw* of the resample: with counts it is
     ``var = (N - 1)/N sum_r c_r (Ir_(r) - Ir_(.))^2``, the formula of
-    :func:`analysis.relative_imbalance` when all counts are 1. Returns ``(ir, err, N)``, (B, T).
+    :func:`analysis.relative_imbalance` when all counts are 1. With ``error="unpaired"`` the
+    standard errors of the two means are propagated as if independent (the paper's error bars),
+    the formula of ``relative_imbalance(error="unpaired")``. Returns ``(ir, err, N)``, (B, T).
     """
     V = v.astype(float)
     X0, Xg = np.where(v, I0, 0.0), np.where(v, Ig, 0.0)
@@ -143,6 +159,16 @@ def _ir_stats(I0: np.ndarray, Ig: np.ndarray, v: np.ndarray, C: np.ndarray) -> t
     with np.errstate(divide="ignore", invalid="ignore"):
         m0, mg = S0 / N, Sg / N
         ir = (m0 - mg) / m0
+    if error == "unpaired":
+        err = np.empty_like(ir)
+        for s in range(0, C.shape[0], _CHUNK):  # two-pass variances, as relative_imbalance
+            w = Cf[s:s + _CHUNK, :, None] * V[None]
+            n_, a0, ag = N[s:s + _CHUNK], m0[s:s + _CHUNK], mg[s:s + _CHUNK]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e0 = np.sqrt((w * (X0[None] - a0[:, None]) ** 2).sum(1) / (n_ - 1) / n_)
+                eg = np.sqrt((w * (Xg[None] - ag[:, None]) ** 2).sum(1) / (n_ - 1) / n_)
+                err[s:s + _CHUNK] = np.sqrt((eg / a0) ** 2 + (ag * e0 / a0**2) ** 2)
+        return ir, np.where(N > 1, err, np.nan), N
     err = np.empty_like(ir)
     for s in range(0, C.shape[0], _CHUNK):
         c = Cf[s:s + _CHUNK, :, None]
@@ -159,13 +185,23 @@ def _ir_stats(I0: np.ndarray, Ig: np.ndarray, v: np.ndarray, C: np.ndarray) -> t
     return ir, err, N
 
 
-def _h_samples(diff: np.ndarray, v: np.ndarray, C: np.ndarray, weight: np.ndarray, order: str, atol: float) -> np.ndarray:
+def _h_samples(diff: np.ndarray, v: np.ndarray, C: np.ndarray, weight: np.ndarray, order: str, atol: float,
+               h_of: str = "mean") -> np.ndarray:
     """h(t) per resample from the pair differences ``diff`` (n, T, S) (0 off the chain), (B, T)."""
     Cf = C.astype(float)
     x = np.where(v[..., None], diff, 0.0)
     N = Cf @ v.astype(float)
     n, T, S = x.shape
     with np.errstate(divide="ignore", invalid="ignore"):
+        if order == "abs-then-mean" and h_of == "realization":
+            ax = np.abs(x)
+            num_r, den_r = ax @ weight, ax.sum(-1)
+            ok = v & (den_r > atol)
+            h_r = np.where(ok, num_r / np.where(ok, den_r, 1.0), 0.0)
+            m = Cf @ ok.astype(float)
+            h = (Cf @ h_r) / m
+            defined = ((Cf @ den_r) / N > atol) & (N > 0) & (m > 0)
+            return np.where(defined, h, np.nan)
         if order == "abs-then-mean":
             ax = np.abs(x)
             num, den = Cf @ (ax @ weight), Cf @ ax.sum(-1)
@@ -209,7 +245,10 @@ def _summaries(out: xr.Dataset, name: str, samples: np.ndarray, dims: tuple[str,
 def _threshold_fits(out: xr.Dataset, y: np.ndarray, Ls: np.ndarray, Ws: np.ndarray, coords: dict,
                     confidence: float) -> None:
     """Add kappa(W), alpha, c, W~ and their point counts to ``out`` from ``y = ln t~``, shaped
-    (1 + resamples, L, W) with row 0 the data and NaN for censored t~ (left out of every fit)."""
+    (1 + resamples, L, W) with row 0 the data and NaN for censored t~ (left out of every fit).
+
+    Also ``alpha_origin`` and ``W_tilde_origin``: the fit ``ln t~ = alpha L W`` without a constant,
+    as the paper's Eq. (9) is written."""
     B = y.shape[0] - 1
     # kappa(W): ln t~ = a + kappa L; fit along L
     _, kap = masked_line(Ls.astype(float), np.moveaxis(y, 1, -1), 2)  # (B+1, W)
@@ -224,6 +263,12 @@ def _threshold_fits(out: xr.Dataset, y: np.ndarray, Ls: np.ndarray, Ws: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         wt = np.where(alpha > 0, 2 * LN2 / alpha, np.where(np.isnan(alpha), np.nan, np.inf))
     _summaries(out, "W_tilde", wt, (), coords, confidence, "W~/J = 2 ln 2 / alpha (Eq. 10)", "1")
+    a0 = origin_slope(LW, y.reshape(B + 1, -1))
+    _summaries(out, "alpha_origin", a0, (), coords, confidence,
+               "alpha in ln t~ = alpha L W, no constant (Eq. 9 as written; per site per J)", "1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wt0 = np.where(a0 > 0, 2 * LN2 / a0, np.where(np.isnan(a0), np.nan, np.inf))
+    _summaries(out, "W_tilde_origin", wt0, (), coords, confidence, "W~/J = 2 ln 2 / alpha, fit without constant", "1")
     out["alpha_n"] = set_attrs(xr.DataArray(int(fin.sum())), "(L, W) points in the data's joint fit", "1")
     out["alpha_n_censored"] = set_attrs(xr.DataArray(int((~fin).sum())), "censored t~ left out", "1")
 
@@ -280,8 +325,10 @@ def bootstrap(
     confidence: float = 0.95,
     r_th: float = 0.17,
     definition: Literal["paper", "crossing"] = "paper",
+    error: Literal["jackknife", "unpaired"] = "jackknife",
     window: Window | Mapping[tuple[int, float], Window] | None = None,
     order: Literal["abs-then-mean", "mean-then-abs"] = "abs-then-mean",
+    h_of: Literal["mean", "realization"] = "mean",
     with_front: bool | None = None,
     atol: float = 1e-10,
     nonfinite: Literal["raise", "drop"] = "raise",
@@ -304,12 +351,22 @@ def bootstrap(
         The t~ fed to the fits kappa, alpha, W~: ``"paper"`` (first sample with
         Ir - err > r_th, err = paired jackknife error of that resample) or ``"crossing"``. Both
         t~ are always returned.
+    error
+        The sigma of the paper's t~ (first sample with Ir - sigma > r_th), recomputed in every
+        resample: ``"jackknife"`` (default), the paired jackknife error of Ir, which keeps the
+        covariance of the gamma = 0 and gamma members of a pair (they share the disorder); or
+        ``"unpaired"``, the standard errors of the two means propagated as if independent (the
+        paper's "root mean square deviation divided by sqrt(Nr), performing error propagation";
+        about twice as large, so t~ comes later). See :func:`analysis.relative_imbalance`.
     window
         Fit window(s) ``(t_min, t_max)`` of h = A ln t + B, in units of 1/J: one for all (L, W),
         a mapping ``{(L, W): (t_min, t_max)}``, or None; points without one get
         :func:`analysis.suggest_window` of the data's h(t). The same window serves every resample.
     order
         Order of |.| and the realization mean in dS_j (:func:`analysis.front`).
+    h_of
+        h of the realization-averaged dS_j (``"mean"``, default) or the mean of each realization's
+        h (``"realization"``, with ``order="abs-then-mean"`` only); :func:`analysis.front`.
     with_front
         Compute the front statistics. None (default): when they are defined for ``ds``;
         True: insist (``ValueError`` where undefined); False: skip.
@@ -327,10 +384,12 @@ def bootstrap(
         ``t_tilde_paper_censored`` / ``t_tilde_crossing_censored`` and the fraction of censored
         resamples ``*_P_censored``); ``kappa`` (W) with ``kappa_n`` and ``kappa_n_censored`` of the
         data's fit; ``alpha``, ``c``, ``W_tilde`` (scalars; W~ = +inf where alpha <= 0) with
-        ``alpha_n``, ``alpha_n_censored``; and with the front ``A``, ``B``, ``inv_A``,
+        ``alpha_n``, ``alpha_n_censored``; ``alpha_origin`` and ``W_tilde_origin``, the same joint
+        fit without a constant (``ln t~ = alpha L W``, the paper's Eq. 9 as written); and with the front ``A``, ``B``, ``inv_A``,
         ``log10_t_star`` (L, W), ``W_star`` (L; -inf/+inf: 1/A crosses 2 ln 4 below/above the W
         grid). Curves (L, W, time) with ``_lo``/``_hi``/``_se`` only: ``Ir`` (and the data's
-        jackknife ``Ir_err``) and ``h``. Counts: ``n_realizations`` (L, W), ``n_used`` (L, W,
+        jackknife ``Ir_err``) and ``h``, whose resamples are also kept (``h_samples``: every
+        window-dependent front statistic, e.g. :func:`analysis.linearity`, follows from them). Counts: ``n_realizations`` (L, W), ``n_used`` (L, W,
         time). Attributes: ``n_resamples``, ``seed``, ``confidence``, ``interval`` ("percentile"),
         ``r_th``, ``definition``, ``order``, ``front`` (1/0) and ``front_note`` (why it is absent),
         ``t_final``, the windows ``t_min``/``t_max`` are variables (L, W).
@@ -344,6 +403,9 @@ def bootstrap(
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     if definition not in ("paper", "crossing"):
         raise ValueError(f"definition must be 'paper' or 'crossing'; got {definition!r}")
+    if error not in ("jackknife", "unpaired"):
+        raise ValueError(f"error must be 'jackknife' or 'unpaired'; got {error!r}")
+    check_h_of(h_of, order)
     reason = undefined_front_reason(ds, order)
     if with_front is None:
         with_front = reason is None
@@ -369,7 +431,7 @@ def bootstrap(
     h = np.full_like(ir, np.nan)
     AB = np.full((2, B + 1, nL, nW), np.nan)
     t_win = np.full((2, nL, nW), np.nan)
-    fr = front(ds, order=order, atol=atol, nonfinite=nonfinite) if with_front else None
+    fr = front(ds, order=order, h_of=h_of, atol=atol, nonfinite=nonfinite) if with_front else None
     for i, L in enumerate(Ls):
         chain = sites <= L
         weight = np.where(chain, sites - 1.0, 0.0)
@@ -383,13 +445,13 @@ def bootstrap(
             C = grid_counts(n, B, seed, L, W)
             v = vv[i, k][idx]
             I0, Ig = imb[i, k, 0][idx], imb[i, k, 1][idx]
-            ir[:, i, k], ir_err[:, i, k], N = _ir_stats(I0, Ig, v, C)
+            ir[:, i, k], ir_err[:, i, k], N = _ir_stats(I0, Ig, v, C, error)
             n_used[i, k] = N[0].astype(int)
             if fr is None:
                 continue
             s0 = np.where(chain, sz[i, k, 0][idx], 0.0)
             sg = np.where(chain, sz[i, k, 1][idx], 0.0)
-            h[:, i, k] = _h_samples(s0 - sg, v, C, weight, order, atol)
+            h[:, i, k] = _h_samples(s0 - sg, v, C, weight, order, atol, h_of)
             win = _pick_window(window, int(L), float(W))
             if win is None:
                 try:
@@ -411,7 +473,8 @@ def bootstrap(
     cur = ("L", "W", "time")
     out["Ir"] = set_attrs(xr.DataArray(ir[0], dims=cur, coords={d: coords[d] for d in cur}),
                           "relative imbalance Ir = (I0 - Ig)/I0", "1")
-    out["Ir_err"] = set_attrs(xr.DataArray(ir_err[0], dims=cur), "paired jackknife error of Ir (data)", "1")
+    out["Ir_err"] = set_attrs(xr.DataArray(ir_err[0], dims=cur),
+                              f"{'paired jackknife' if error == 'jackknife' else 'unpaired'} error of Ir (data)", "1")
     out["Ir_se"] = set_attrs(xr.DataArray(standard_error(ir[1:]), dims=cur), "standard error of Ir (resampling)", "1")
     out["Ir_lo"] = set_attrs(xr.DataArray(lo, dims=cur), "lower end of the interval of Ir", "1")
     out["Ir_hi"] = set_attrs(xr.DataArray(hi, dims=cur), "upper end of the interval of Ir", "1")
@@ -442,6 +505,8 @@ def bootstrap(
         out["h_se"] = set_attrs(xr.DataArray(standard_error(h[1:]), dims=cur), "standard error of h (resampling)", "1")
         out["h_lo"] = set_attrs(xr.DataArray(lo, dims=cur), "lower end of the interval of h", "1")
         out["h_hi"] = set_attrs(xr.DataArray(hi, dims=cur), "upper end of the interval of h", "1")
+        out["h_samples"] = set_attrs(xr.DataArray(h[1:], dims=("resample", *cur)),
+                                     "thermalization length h (lattice sites): one curve per resample", "1")
         A, Bc = AB
         _summaries(out, "A", A, lw, coords, confidence, "slope A of h = A ln t + B (lattice sites)", "1")
         _summaries(out, "B", Bc, lw, coords, confidence, "intercept B of h = A ln t + B (lattice sites)", "1")
@@ -459,7 +524,7 @@ def bootstrap(
         out["t_max"] = set_attrs(xr.DataArray(t_win[1], dims=lw), "fit window end t·J", "1")
     out.attrs.update({
         "n_resamples": B, "seed": int(seed), "confidence": confidence, "interval": "percentile",
-        "r_th": r_th, "definition": definition, "order": order, "front": int(fr is not None),
+        "r_th": r_th, "definition": definition, "error": error, "order": order, "h_of": h_of, "front": int(fr is not None),
         "front_note": "" if fr is not None else (reason or "front statistics not requested"),
         "t_final": float(t[-1]), "gamma": float(ds["gamma"].values[1]), "ln4": LN4, "two_ln4": TWO_LN4,
         "nonfinite": nonfinite,
@@ -468,6 +533,24 @@ def bootstrap(
 
 
 Verdict = Literal["yes", "no", "undetermined"]
+
+
+def p_error(P: np.ndarray | float, n_resamples: int) -> np.ndarray:
+    """Monte Carlo (binomial) standard error of a fraction P of ``n_resamples`` resamples."""
+    P = np.asarray(P, dtype=float)
+    return np.sqrt(P * (1.0 - P) / int(n_resamples))
+
+
+def near_cut(P: np.ndarray, n_resamples: int, confidence: float) -> np.ndarray:
+    """True where P lies within its Monte Carlo error of a verdict cut, (1 - c)/2 or (1 + c)/2.
+
+    There the verdict would change with the resampling seed: it is reported as "undetermined".
+    """
+    P = np.asarray(P, dtype=float)
+    err = p_error(P, n_resamples)
+    cuts = ((1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0)
+    return np.any([np.abs(P - c) <= err for c in cuts], axis=0)
+
 
 
 def three_valued(lo: np.ndarray, hi: np.ndarray, threshold: float | np.ndarray,
@@ -500,34 +583,38 @@ def verdicts(bs: xr.Dataset, confidence: float | None = None) -> xr.Dataset:
         1/A > 2 ln 4 (Eq. 18); undetermined also where the interval of A reaches 0 or below (A not
         significantly positive). P is the fraction of resamples for which the claim holds
         (a resample without a value counts as not holding). Verdicts are "yes" (the whole interval
-        is on the claim's side), "no" (the whole interval on the other side) or "undetermined".
-        Attribute ``confidence``.
+        is on the claim's side), "no" (the whole interval on the other side) or "undetermined";
+        also "undetermined" where P lies within its Monte Carlo error ``*_P_err`` =
+        sqrt(P (1 - P) / n_resamples) of a cut (1 -+ confidence)/2, where the verdict would change
+        with the resampling seed (:func:`near_cut`). Attribute ``confidence``.
     """
     conf = float(bs.attrs["confidence"]) if confidence is None else check_fraction(confidence, "confidence")
+    B = int(bs.sizes["resample"])
     out = xr.Dataset(coords={k: bs[k] for k in ("L", "W")})
+
+    def put(name: str, dims: tuple[str, ...], verdict: np.ndarray, P: np.ndarray, claim: str) -> None:
+        verdict = np.where(near_cut(P, B, conf), "undetermined", verdict).astype(object)
+        out[f"{name}_verdict"] = set_attrs(xr.DataArray(verdict, dims=dims), claim, "1")
+        out[f"{name}_P"] = set_attrs(xr.DataArray(P, dims=dims), f"P({claim}) over resamples", "1")
+        out[f"{name}_P_err"] = set_attrs(xr.DataArray(p_error(P, B), dims=dims),
+                                         f"Monte Carlo error of P({claim})", "1")
+
     chosen = f"t_tilde_{bs.attrs['definition']}_censored"
     k_lo, k_hi = interval(bs["kappa_samples"].values, conf)
     cens = bs[chosen].any("L").values
-    out["kappa_verdict"] = set_attrs(xr.DataArray(three_valued(k_lo, k_hi, LN4, cens), dims=("W",)),
-                                     "kappa > ln 4 (robust against avalanches)", "1")
-    out["kappa_P"] = set_attrs(xr.DataArray((bs["kappa_samples"].values > LN4).mean(0), dims=("W",)),
-                               "P(kappa > ln 4) over resamples", "1")
+    put("kappa", ("W",), three_valued(k_lo, k_hi, LN4, cens), (bs["kappa_samples"].values > LN4).mean(0),
+        "kappa > ln 4")
     Ws = bs["W"].values.astype(float)
     w_lo, w_hi = interval(bs["W_tilde_samples"].values, conf)
     # W > W~ holds when W~'s whole interval lies below W: compare the interval with each W
     claim = np.where(w_hi < Ws, "yes", np.where(w_lo > Ws, "no", "undetermined"))
     claim = np.where(np.isnan(w_lo) | np.isnan(w_hi), "undetermined", claim).astype(object)
-    out["W_tilde_verdict"] = set_attrs(xr.DataArray(claim, dims=("W",)), "W > W~ (robust by the t~ criterion)", "1")
-    out["W_tilde_P"] = set_attrs(
-        xr.DataArray((Ws[None, :] > bs["W_tilde_samples"].values[:, None]).mean(0), dims=("W",)),
-        "P(W > W~) over resamples", "1")
+    put("W_tilde", ("W",), claim, (Ws[None, :] > bs["W_tilde_samples"].values[:, None]).mean(0), "W > W~")
     if "inv_A_samples" in bs:
         A = bs["A_samples"].values
         a_lo, _ = interval(A, conf)
         i_lo, i_hi = interval(bs["inv_A_samples"].values, conf)
-        v = three_valued(i_lo, i_hi, TWO_LN4, ~(a_lo > 0))
-        out["front_verdict"] = set_attrs(xr.DataArray(v, dims=("L", "W")), "1/A > 2 ln 4 (Eq. 18)", "1")
-        out["front_P"] = set_attrs(xr.DataArray(((A > 0) & (1.0 / np.where(A > 0, A, np.inf) > TWO_LN4)).mean(0),
-                                                dims=("L", "W")), "P(1/A > 2 ln 4) over resamples", "1")
+        put("front", ("L", "W"), three_valued(i_lo, i_hi, TWO_LN4, ~(a_lo > 0)),
+            ((A > 0) & (1.0 / np.where(A > 0, A, np.inf) > TWO_LN4)).mean(0), "1/A > 2 ln 4")
     out.attrs["confidence"] = conf
     return out

@@ -405,7 +405,8 @@ def _report(args) -> int:
 
 
 def _write_figures(ds, rep, directory: Path, fmt: str = "png", dpi: int = 150) -> tuple[list[Path], list[str]]:
-    """The paper's Figs. 2-5 for this dataset in ``directory``; also says which were skipped and why."""
+    """The paper's Figs. 2-5 for this dataset in ``directory``, with the local slope of the front and
+    W* per fit window start; also says which were skipped and why."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -426,6 +427,15 @@ def _write_figures(ds, rep, directory: Path, fmt: str = "png", dpi: int = 150) -
     if bs.attrs["front"] and "A" in bs and bool(bs["A"].notnull().any()):
         fr = analysis.front(ds, order=rep.attrs["order"])
         figures["fig4_front"] = plots.fig4_front(fr, bs=bs)
+        try:
+            figures["fig4_local_slope"] = plots.fig4_local_slope(analysis.local_slope(bs), ff=bs)
+        except ValueError as exc:
+            skipped.append(f"skipped fig4_local_slope: {exc}")
+        if ds.sizes["W"] >= 2:
+            try:
+                figures["w_star_window"] = plots.fig_w_star_window(analysis.w_star_by_window(bs))
+            except ValueError as exc:
+                skipped.append(f"skipped w_star_window: {exc}")
     else:
         skipped.append(f"skipped fig4_front: {bs.attrs['front_note'] or 'no fit window holds enough points'}")
     written = []

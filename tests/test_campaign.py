@@ -83,6 +83,13 @@ class TestComparison:
         readme = (ROOT / "README.md").read_text(encoding="utf-8")
         assert module.readme_with(readme, text) == readme
         assert "W*(16)" in text and figures
+        # the front is tested for h = A ln t before any 1/A is trusted, per L and per window start
+        assert "| h grows as A ln t (Fig. 4b, Eq. 12) |" in text and "Is h = A ln t?" in text
+        assert "as a function of its start" in text and {"paper_w_star_window", "paper_fig4b_local_slope"} <= set(figures)
+        # the paper's unpaired error and its Eq. (9) without constant are shown beside the verdicts' choices
+        assert "| unpaired (the paper's) | ln t~ = alpha L W |" in text
+        for arxiv in ("arXiv:2108.10796", "arXiv:2107.05642", "arXiv:2407.20985"):
+            assert arxiv in text
 
 
 class TestDriver:

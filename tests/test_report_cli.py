@@ -131,6 +131,7 @@ class TestPipesAndFigures:
         assert main(["report", str(FRONT), *FAST, "--t-min", "20", "--t-max", "1000", "--figures", str(figs),
                      "--figure-format", "svg", "--dpi", "80"]) == 0
         err = capsys.readouterr().err
-        assert sorted(p.name for p in figs.iterdir()) == ["fig2_imbalance.svg", "fig4_front.svg", "fig5_collapse.svg"]
+        assert sorted(p.name for p in figs.iterdir()) == ["fig2_imbalance.svg", "fig4_front.svg", "fig4_local_slope.svg",
+                                                          "fig5_collapse.svg", "w_star_window.svg"]
         assert "skipped fig3_threshold: t~ versus L needs at least two L values" in err
         assert (figs / "fig4_front.svg").read_text().lstrip().startswith("<?xml")

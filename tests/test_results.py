@@ -3,6 +3,7 @@ that writes them never loses data."""
 
 import importlib.util
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +51,16 @@ def test_anderson_fits_follow_from_the_shipped_fronts(L):
     assert (shipped.front_verdict == "yes").all() and (shipped.inv_A_lo > 2 * np.log(4)).all()
 
 
-def test_readme_shows_the_regenerated_tables_and_the_command():
+def test_readme_shows_the_regenerated_block_and_the_command():
     readme = (ROOT / "README.md").read_text()
     results = readme.split("## Results")[1].split("\n## ")[0]
     assert reduce.COMMAND in results
-    for line in (RESULTS / "results.md").read_text().splitlines():
-        if line.startswith("| ") and ("[" in line or "yes" in line or "no" in line):
-            assert line in results, f"README table row differs from docs/results/results.md: {line}"
+    block = results.split(reduce.START + "\n")[1].split(reduce.END)[0]
+    assert block == (RESULTS / "results.md").read_text(), "README Results block differs from docs/results/results.md"
+    # outside the generated block the section quotes no result: no interval, no verdict
+    outside = results.replace(block, "")
+    assert not re.search(r"\d \[[-\d.]+, [-\d.]+\]", outside)
+    assert not re.search(r"\*\*(yes|no|undetermined)\*\* (at|for)", outside)
 
 
 def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
@@ -65,7 +69,8 @@ def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
     existing = out / "results.md"
     existing.write_text("earlier results\n")
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "paper" / "reduce.py"), "--results",
-                           str(tmp_path / "nothing"), "--out", str(out), "--figures", str(tmp_path / "figs")],
+                           str(tmp_path / "nothing"), "--out", str(out), "--figures", str(tmp_path / "figs"),
+                           "--no-readme"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.startswith("reduce.py: error: missing input(s)") and "mbl_front.nc" in proc.stderr
@@ -76,13 +81,13 @@ def test_reduce_refuses_missing_inputs_and_keeps_existing_outputs(tmp_path):
 
 def test_reduce_rewrites_the_tracked_outputs_byte_for_byte(tmp_path):
     """A rerun of the reduction leaves every tracked output unchanged: floats with fixed digits, figures
-    without tool versions or dates (the Anderson curves are read from the output directory, as shipped)."""
+    without tool versions or dates (the Anderson curves and their resamples are read from the output directory, as shipped)."""
     out, figures = tmp_path / "results", tmp_path / "figures"
     out.mkdir()
-    for curve in RESULTS.glob("anderson_L*_front.nc"):
+    for curve in RESULTS.glob("anderson_L*_*.nc"):  # the mean curves and the resampled ones
         (out / curve.name).write_bytes(curve.read_bytes())
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "paper" / "reduce.py"), "--results",
-                           str(ROOT / "datasets"), "--out", str(out), "--figures", str(figures)],
+                           str(ROOT / "datasets"), "--out", str(out), "--figures", str(figures), "--no-readme"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     written = sorted([*out.iterdir(), *figures.iterdir()])
@@ -91,3 +96,17 @@ def test_reduce_rewrites_the_tracked_outputs_byte_for_byte(tmp_path):
                if (RESULTS if p.parent == out else ROOT / "docs" / "figures").joinpath(p.name).read_bytes() != p.read_bytes()]
     assert not changed, f"rerunning reduce.py changes {changed}"
     assert b"Software" not in (figures / "mbl_front.png").read_bytes()
+
+
+def test_shipped_anderson_resamples_are_of_the_shipped_l50_run():
+    """The resampled h(t) curves behind the resampled L = 50 Anderson intervals come from the same 1200
+    realizations as the shipped mean curve (float32 storage: ~1e-7), and the intervals hold the estimate."""
+    res = xr.load_dataset(RESULTS / "anderson_L50_resamples.nc")
+    curve = xr.load_dataset(RESULTS / "anderson_L50_front.nc").sel(order="abs-then-mean")
+    assert int(res.n_realizations.max()) == 1200 and res.sizes["resample"] == 1000
+    np.testing.assert_allclose(res.h.values, curve.h.transpose(*res.h.dims).values, rtol=1e-6, equal_nan=True)
+    fits = pd.read_csv(RESULTS / "anderson_fits.csv").query("L == 50")
+    assert fits.intervals.str.startswith("resampled").all() and fits.P.notna().all()
+    assert ((fits.inv_A_lo <= fits.inv_A) & (fits.inv_A <= fits.inv_A_hi)).all()
+    others = pd.read_csv(RESULTS / "anderson_fits.csv").query("L != 50")
+    assert others.P.isna().all() and not others.intervals.str.startswith("resampled").any()

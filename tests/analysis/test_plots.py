@@ -84,6 +84,16 @@ class TestPlots:
         assert list(b.get_xticks()) == [4.0, 6.0]  # integer L ticks, on the data
         assert list(a.get_xticks()) == [2.0, 4.0]
 
+    def test_fig3_says_why_a_marker_lies_outside_its_bar(self, ds, tmp_path):
+        tt = analysis.threshold_time(ds.ds, r_th=0.1)
+        outside = int(((tt.t_tilde > tt.t_tilde_upper) | (tt.t_tilde < tt.t_tilde_lower)).sum())
+        title = plots.fig3_threshold(tt).axes[1].get_title()
+        assert (f"{outside} marker(s) lie above their bar" in title) == (outside > 0)
+        moved = tt.copy()
+        moved["t_tilde_upper"] = moved.t_tilde_lower  # every paper t~ now above its bar
+        n = int(np.isfinite(moved.t_tilde).sum())
+        assert f"{n} marker(s) lie above their bar" in plots.fig3_threshold(moved).axes[1].get_title()
+
     def test_fig3_resampled_with_censored_point_draws_an_arrow(self, ds, tmp_path):
         bs = analysis.bootstrap(ds.ds, n_resamples=20, r_th=0.1, with_front=False)
         bs["t_tilde_paper"][0, 0] = np.nan  # censored: drawn at t_final with an upward arrow
