@@ -49,3 +49,7 @@ def test_readme_bibtex_entry_matches_the_citation_file():
     assert fields["author"] == "{" + CFF["authors"][0]["name"] + "}"  # one braced group name
     assert fields["title"] == CFF["title"] and fields["version"] == str(CFF["version"])
     assert fields["year"] == str(CFF["date-released"])[:4] and fields["license"] == CFF["license"]
+
+
+def test_project_urls_name_the_reproduced_paper_as_the_citation_does():
+    assert PROJECT["project"]["urls"]["Reproduced paper"] in (ROOT / "CITATION.cff").read_text()

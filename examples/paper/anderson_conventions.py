@@ -107,15 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "anderson_conventions.csv").write_text(table.to_csv(index=False))
     (args.out / "anderson_conventions.md").write_text("\n".join(md))
-    bs = analysis.bootstrap(base, window=WINDOW)
+    write_resamples(base, args.out / f"anderson_L{L}_resamples.nc", COMMAND)
+    print("\n".join(md))
+    return 0
+
+
+def write_resamples(ds: xr.Dataset, path: Path, command: str) -> None:
+    """The resampled h(t) curves of an Anderson run (float32, 1000 resamples, seed 0), as reduce.py reads them."""
+    bs = analysis.bootstrap(ds, window=WINDOW)
     keep = xr.Dataset({"h": bs.h.astype("float32"), "h_samples": bs.h_samples.astype("float32"),
                        "n_realizations": bs.n_realizations})
     keep.attrs.update({k: bs.attrs[k] for k in ("n_resamples", "seed", "confidence", "order", "h_of", "gamma", "t_final")})
-    keep.attrs.update(delta=0.0, seed_entropy="41", command=COMMAND,
+    keep.attrs.update(delta=0.0, seed_entropy=str(RUN["seed"]), command=command,
                       precision="float32: h to ~1e-7 relative; the fits use these values as given")
-    keep.to_netcdf(args.out / f"anderson_L{L}_resamples.nc")
-    print("\n".join(md))
-    return 0
+    keep.to_netcdf(path)
 
 
 if __name__ == "__main__":
