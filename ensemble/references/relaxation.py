@@ -1,0 +1,373 @@
+"""The slowest relaxation rate Gamma of the bath-coupled chain: exact Lindbladian gap and weak coupling.
+
+The chain's density matrix obeys the Lindbladian the noisy kicks unravel (:mod:`ensemble.references.lindblad`,
+coefficient gamma^2 / 2, docs/design.md):
+
+.. math::
+
+    \\mathcal{L}[\\rho] = -i [H_0, \\rho] - \\kappa [A, [A, \\rho]], \\qquad A = S^z_b, \\qquad
+    \\kappa = \\gamma^2 / 2,
+
+restricted to the Sz_tot = 0 block of rho (the dephasing is diagonal in S^z, so the block is
+invariant; it is the block of the Néel start). There the identity is the unique steady state (for
+gamma > 0 and a connected chain) and every other eigenvalue has ``-kappa <= Re(lambda) < 0``.
+The **relaxation rate** is the Lindbladian gap
+
+.. math::
+
+    \\Gamma = -\\max_{\\lambda \\neq 0} \\operatorname{Re} \\lambda > 0,
+
+so that ``1/Gamma`` is the slowest thermalization time t_s of the avalanche literature (Morningstar,
+Colmenarez, Khemani, Luitz and Huse, "Avalanches and many-body resonances in many-body localized
+systems", arXiv:2107.05642; Sels, "Bath-induced delocalization in interacting disordered spin
+chains", arXiv:2108.10796).
+
+**Exact gap** (:func:`exact_relaxation_rate`). Hermitian matrices ``rho = S + i K`` (S real
+symmetric, K real antisymmetric) form a real vector space of dimension Ns^2 that the Lindbladian
+maps into itself, and the complex Lindbladian is its complexification, so both have the same
+spectrum. In the orthonormal coordinates ``(S_aa, sqrt 2 S_ab, sqrt 2 K_ab)`` (a < b) of the S^z
+basis, where H0 is sparse and the dissipator is diagonal (``[A, [A, rho]]_ab = (s_a - s_b)^2 rho_ab``),
+
+.. math::
+
+    \\dot S = [H_0, K] - \\kappa M \\circ S, \\qquad \\dot K = -[H_0, S] - \\kappa M \\circ K,
+    \\qquad M_{ab} = (s_a - s_b)^2,
+
+a real sparse Ns^2 x Ns^2 matrix (:func:`hermitian_liouvillian`). Trace preservation makes the
+traceless matrices an invariant subspace without the steady state; on it the generator is
+nonsingular and the gap is computed
+
+- ``"dense"``: every eigenvalue (LAPACK ``geev`` on the real matrix), L <= 8;
+- ``"shift-invert"``: the ``n_eigenvalues`` eigenvalues closest to 0 (ARPACK, shift 0, sparse LU
+  of the real generator), the rate from the one with the largest real part. This finds the true gap
+  when the slowest mode is among the eigenvalues nearest 0, which holds for the population-like
+  slow modes of the weak-coupling and localized regimes (real eigenvalues, see below); a slow
+  coherence with a large Bohr frequency ``|Im lambda|`` would be missed, and the dense method
+  has no such limit.
+
+**Weak coupling** (:func:`weak_coupling_relaxation_rate`). Write rho in the eigenbasis
+``H0 |n> = E_n |n>``. At kappa = 0 the populations ``p_n = rho_nn`` are conserved and a coherence
+``rho_nm`` rotates at the Bohr frequency ``E_n - E_m``. To first order in kappa (secular
+approximation: degenerate perturbation theory of the Lindbladian in the kernel of ``-i[H0, .]``) the
+populations obey the Pauli master equation of the dissipator projected on them. With
+``D[rho] = -kappa (A^2 rho + rho A^2 - 2 A rho A)`` and ``rho = sum_m p_m |m><m|``,
+
+.. math::
+
+    (D\\rho)_{nn} = -\\kappa \\Big( 2 (A^2)_{nn} p_n - 2 \\sum_m |A_{nm}|^2 p_m \\Big)
+    = \\sum_{m \\neq n} 2\\kappa |A_{nm}|^2 (p_m - p_n),
+
+(the m = n terms cancel), i.e. transitions m -> n at the rate
+
+.. math::
+
+    w_{nm} = 2 \\kappa |\\langle n | S^z_b | m \\rangle|^2 = \\gamma^2 |\\langle n | S^z_b | m \\rangle|^2 ,
+    \\qquad n \\neq m.
+
+The generator ``G = w - diag(sum_n w_nm)`` is symmetric (``w_nm = w_mn``: infinite temperature),
+so its gap is the second-smallest eigenvalue of ``-G`` (one dense symmetric eigensolve). The
+coherences decay, to the same order and for non-degenerate Bohr frequencies, at
+
+.. math::
+
+    c_{nm} = \\kappa (A_{nn} - A_{mm})^2 + (\\Gamma_n + \\Gamma_m) / 2, \\qquad
+    \\Gamma_n = \\sum_{l \\neq n} w_{ln},
+
+(the diagonal element ``<<nm| D |nm>>``), so the first-order gap of the whole Lindbladian is
+``min(gap of G, min c_nm)``; :func:`weak_coupling_relaxation_rate` returns both parts. For a
+localized chain the slowest mode is a population mode (the flip of the l-bit farthest from the
+bath), while coherences decay at least as fast as the bath's nearest l-bits flip; in small or
+weakly disordered chains a coherence can be the slower one (for one spin-1/2 with transverse
+dephasing the coherence decays at half the population rate).
+
+*Validity.* The secular step needs the dissipator small compared with the level spacings it
+mixes: for the populations ``kappa |A_ln A_nm| << |E_l - E_m|`` for the coherences ``(l, m)`` that
+``D`` couples to population n (in practice, kappa small against the many-body level spacings of
+states connected by ``A``); for the coherences, kappa small against the differences of the Bohr
+frequencies that ``D`` couples (much smaller, so the coherence part is the more fragile). Both
+fail at exact degeneracies; the Anderson chain (Delta = 0) has degenerate Bohr frequencies, so
+there only the population part applies. The exact gap tends to the weak-coupling one as
+gamma -> 0 (``tests/ensemble/test_relaxation.py`` shows the trend).
+
+**Precision.** Both gaps are eigenvalues computed in double precision, with an absolute error of
+order ``eps * ||generator||``; each result carries that scale as ``resolution`` and a rate below
+a few times it is not resolved (deep in the localized phase the true gap can be smaller still).
+
+**Cost** (one core, measured by ``benchmarks/relaxation.py``; see its output for the numbers on the
+machine at hand): the dense gap is ``O(Ns^6)``, the shift-invert gap is dominated by the sparse LU
+of an ``Ns^2 x Ns^2`` matrix, and the weak-coupling gap by three ``O(Ns^3)`` dense steps (``eigh`` of
+H0, the matrix ``V^T A V``, ``eigh`` of the generator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ensemble.models import xxz as model
+from ensemble.validation import choice, integer, validate_chain
+
+__all__ = [
+    "RelaxationRate",
+    "WeakCouplingRate",
+    "hermitian_liouvillian",
+    "exact_relaxation_rate",
+    "pauli_generator",
+    "weak_coupling_relaxation_rate",
+    "DENSE_MAX_DIMENSION",
+]
+
+#: Largest Ns^2 (superoperator dimension) that ``method="auto"`` diagonalizes densely (L = 6; the
+#: dense gap at L = 8, Ns^2 = 4900, takes about a minute, shift-invert a few seconds).
+DENSE_MAX_DIMENSION = 400
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class RelaxationRate:
+    """The exact Lindbladian gap of one realization.
+
+    Attributes
+    ----------
+    rate : float
+        Gamma = -max Re(lambda) over the eigenvalues lambda != 0, in units of J.
+    eigenvalue : complex
+        The slowest eigenvalue itself (its imaginary part is the mode's frequency).
+    method : str
+        ``"dense"`` or ``"shift-invert"``.
+    resolution : float
+        Scale of the absolute rounding error, ``eps * ||generator||_1``: a rate below a few times it
+        is not resolved.
+    """
+
+    rate: float
+    eigenvalue: complex
+    method: str
+    resolution: float
+
+
+@dataclass(frozen=True)
+class WeakCouplingRate:
+    """The first-order (secular) relaxation rates of one realization.
+
+    Attributes
+    ----------
+    population : float
+        Gap of the Pauli master equation of the eigenstate populations (units of J).
+    coherence : float
+        Smallest first-order decay rate of a coherence ``rho_nm``, n != m.
+    resolution : float
+        Scale of the absolute rounding error of ``population``, ``eps * sqrt(Ns) * ||G||_inf``.
+    """
+
+    population: float
+    coherence: float
+    resolution: float
+
+    @property
+    def rate(self) -> float:
+        """The first-order gap of the whole Lindbladian, ``min(population, coherence)``."""
+        return min(self.population, self.coherence)
+
+
+# --------------------------------------------------------------------------- exact gap
+
+
+def _validate(fields, delta, gamma, J) -> tuple[np.ndarray, float, float, float]:
+    fields, delta, gamma, J = validate_chain(fields, delta, gamma, J)
+    if gamma <= 0.0:
+        raise ValueError(f"gamma must be > 0 (without the bath there is no unique steady state); got gamma={gamma}")
+    return fields, delta, gamma, J
+
+
+def _hermitian_embedding(n: int) -> sp.csr_matrix:
+    """Orthonormal map from the Ns^2 real coordinates of a Hermitian matrix to ``(vec S, vec K)``.
+
+    Coordinates: ``S_aa`` (a = 0..n-1), then ``sqrt 2 S_ab`` and ``sqrt 2 K_ab`` for a < b in
+    ``numpy.triu_indices`` order; ``vec`` is row-major, K is stored after S.
+    """
+    iu, ju = np.triu_indices(n, 1)
+    m = iu.size
+    diag = np.arange(n)
+    r = 1.0 / np.sqrt(2.0)
+    rows = np.concatenate([diag * n + diag, iu * n + ju, ju * n + iu, n * n + iu * n + ju, n * n + ju * n + iu])
+    cols = np.concatenate([diag, n + np.arange(m), n + np.arange(m), n + m + np.arange(m), n + m + np.arange(m)])
+    vals = np.concatenate([np.ones(n), np.full(m, r), np.full(m, r), np.full(m, r), np.full(m, -r)])
+    return sp.csr_matrix((vals, (rows, cols)), shape=(2 * n * n, n * n))
+
+
+def hermitian_liouvillian(H, bath_sz: np.ndarray, kappa: float) -> sp.csr_matrix:
+    """The Lindbladian on Hermitian matrices as a real sparse Ns^2 x Ns^2 matrix.
+
+    Parameters
+    ----------
+    H : sparse or dense matrix (Ns, Ns)
+        Real symmetric Hamiltonian in a basis where ``S^z_b`` is diagonal (units of J).
+    bath_sz : array (Ns,)
+        The diagonal of ``S^z_b`` (+-1/2).
+    kappa : float
+        Dephasing coefficient (gamma^2 / 2).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Real, in the orthonormal coordinates of :func:`_hermitian_embedding`: the first Ns
+        coordinates are the diagonal ``rho_aa`` (their sum is the trace).
+    """
+    H = sp.csr_matrix(H, dtype=np.float64)
+    n = H.shape[0]
+    eye = sp.identity(n, format="csr")
+    commutator = (sp.kron(H, eye) - sp.kron(eye, H)).tocsr()  # vec(H X - X H), row-major, H symmetric
+    s = np.asarray(bath_sz, dtype=np.float64)
+    damping = sp.diags(-kappa * ((s[:, None] - s[None, :]) ** 2).ravel())
+    real_form = sp.bmat([[damping, commutator], [-commutator, damping]], format="csr")
+    E = _hermitian_embedding(n)
+    out = (E.T @ real_form @ E).tocsr()
+    out.eliminate_zeros()
+    return out
+
+
+def _traceless_block(R: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """R on the invariant traceless subspace, basis ``e_a - e_{n-1}`` (a < n-1) and the off-diagonals.
+
+    With B that basis and ``B+`` its left inverse "drop coordinate n-1", the block is ``B+ R B``.
+    """
+    last = n - 1
+    R = R.tocsc()
+    keep = np.delete(np.arange(R.shape[0]), last)
+    correction = sp.csr_matrix(R[:, [last]]) @ sp.csr_matrix(
+        (np.ones(last), (np.zeros(last, dtype=np.int64), np.arange(last))), shape=(1, R.shape[0])
+    )
+    return (R - correction).tocsr()[keep][:, keep]
+
+
+def _one_norm(M: sp.spmatrix) -> float:
+    return float(abs(M).sum(axis=0).max())
+
+
+def exact_relaxation_rate(
+    fields,
+    *,
+    delta: float,
+    gamma: float,
+    J: float = 1.0,
+    bath_site: int = 1,
+    method: str = "auto",
+    n_eigenvalues: int = 12,
+) -> RelaxationRate:
+    """Gamma = -(largest nonzero real part) of the Lindbladian spectrum in the Sz_tot = 0 block.
+
+    Parameters
+    ----------
+    fields : array of shape (L,)
+        On-site fields h_j (units of J); ``fields[j-1]`` is paper site j. L even.
+    delta : float
+        Anisotropy Delta.
+    gamma : float
+        Bath coupling of the stepper, > 0 (the Lindblad coefficient is gamma^2 / 2).
+    J : float
+        Exchange coupling.
+    bath_site : int
+        The dephased site b, 1..L.
+    method : {"auto", "dense", "shift-invert"}
+        ``"auto"``: dense up to Ns^2 = :data:`DENSE_MAX_DIMENSION` (L <= 6), else shift-invert.
+    n_eigenvalues : int
+        Eigenvalues nearest 0 that shift-invert computes (>= 1).
+
+    Returns
+    -------
+    RelaxationRate
+    """
+    fields, delta, gamma, J = _validate(fields, delta, gamma, J)
+    L = fields.size
+    bath_site = integer("bath_site", bath_site, minimum=1, maximum=L)
+    method = choice("method", method, ("auto", "dense", "shift-invert"))
+    n_eigenvalues = integer("n_eigenvalues", n_eigenvalues, minimum=1)
+    H = model.xxz_hamiltonian(fields, delta=delta, J=J)
+    n = H.shape[0]
+    if method == "auto":
+        method = "dense" if n * n <= DENSE_MAX_DIMENSION else "shift-invert"
+    R = hermitian_liouvillian(H, model.sz_diagonals(L)[bath_site - 1], 0.5 * gamma**2)
+    C = _traceless_block(R, n)
+    resolution = _EPS * _one_norm(C)
+    if method == "dense":
+        eigenvalues = la.eigvals(C.toarray(), overwrite_a=True, check_finite=False)
+    else:
+        k = min(n_eigenvalues, C.shape[0] - 2)
+        eigenvalues = spla.eigs(C.tocsc(), k=k, sigma=0.0, which="LM", return_eigenvectors=False)
+    slowest = eigenvalues[np.argmax(eigenvalues.real)]
+    rate = -float(slowest.real)
+    if not np.isfinite(rate):
+        raise FloatingPointError("the Lindbladian gap is not finite")
+    return RelaxationRate(rate=rate, eigenvalue=complex(slowest), method=method, resolution=resolution)
+
+
+# --------------------------------------------------------------------------- weak coupling
+
+
+def pauli_generator(H, bath_sz: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Pauli master equation of the eigenstate populations, ``dp/dt = G p``.
+
+    Parameters
+    ----------
+    H : sparse or dense matrix (Ns, Ns)
+        Real symmetric Hamiltonian in a basis where ``S^z_b`` is diagonal.
+    bath_sz : array (Ns,)
+        The diagonal of ``S^z_b``.
+    gamma : float
+        Bath coupling; the rates are ``w_nm = gamma^2 |<n|S^z_b|m>|^2`` (module docstring).
+
+    Returns
+    -------
+    G : numpy.ndarray (Ns, Ns)
+        Symmetric generator, ``G_nm = w_nm`` (n != m), columns summing to zero.
+    energies : numpy.ndarray (Ns,)
+        Eigenvalues of H, increasing (the order of G's rows).
+    A : numpy.ndarray (Ns, Ns)
+        ``<n|S^z_b|m>`` in that eigenbasis.
+    """
+    dense = H.toarray() if sp.issparse(H) else np.asarray(H, dtype=np.float64)
+    energies, V = la.eigh(dense, overwrite_a=True, check_finite=False)
+    A = V.T @ (np.asarray(bath_sz, dtype=np.float64)[:, None] * V)
+    G = gamma**2 * A**2
+    np.fill_diagonal(G, 0.0)
+    G[np.diag_indices_from(G)] = -G.sum(axis=0)
+    return G, energies, A
+
+
+def weak_coupling_relaxation_rate(
+    fields, *, delta: float, gamma: float, J: float = 1.0, bath_site: int = 1
+) -> WeakCouplingRate:
+    """First-order (secular) relaxation rates: the Pauli gap and the slowest coherence.
+
+    Arguments as in :func:`exact_relaxation_rate` (no method: one dense diagonalization of H0).
+    Both rates are proportional to gamma^2; the derivation and the validity condition are in the
+    module docstring.
+
+    Returns
+    -------
+    WeakCouplingRate
+        ``.population`` (the Pauli gap), ``.coherence`` and ``.rate`` (their minimum).
+    """
+    fields, delta, gamma, J = _validate(fields, delta, gamma, J)
+    L = fields.size
+    bath_site = integer("bath_site", bath_site, minimum=1, maximum=L)
+    H = model.xxz_hamiltonian(fields, delta=delta, J=J)
+    G, _, A = pauli_generator(H, model.sz_diagonals(L)[bath_site - 1], gamma)
+    n = G.shape[0]
+    outflow = -np.diagonal(G).copy()  # Gamma_n = sum_{l != n} w_ln
+    a = np.diagonal(A)
+    coherence = 0.5 * gamma**2 * (a[:, None] - a[None, :]) ** 2 + 0.5 * (outflow[:, None] + outflow[None, :])
+    np.fill_diagonal(coherence, np.inf)
+    resolution = _EPS * np.sqrt(n) * 2.0 * float(outflow.max())
+    G *= -1.0
+    lowest = la.eigh(G, eigvals_only=True, subset_by_index=[0, 1], overwrite_a=True, check_finite=False)
+    population = float(lowest[1])
+    if not np.isfinite(population):
+        raise FloatingPointError("the Pauli gap is not finite")
+    return WeakCouplingRate(population=population, coherence=float(coherence.min()), resolution=resolution)
