@@ -38,12 +38,14 @@ traceless matrices an invariant subspace without the steady state; on it the gen
 nonsingular and the gap is computed
 
 - ``"dense"``: every eigenvalue (LAPACK ``geev`` on the real matrix), L <= 8;
-- ``"shift-invert"``: the ``n_eigenvalues`` eigenvalues closest to 0 (ARPACK, shift 0, sparse LU
-  of the real generator), the rate from the one with the largest real part. This finds the true gap
-  when the slowest mode is among the eigenvalues nearest 0, which holds for the population-like
-  slow modes of the weak-coupling and localized regimes (real eigenvalues, see below); a slow
-  coherence with a large Bohr frequency ``|Im lambda|`` would be missed, and the dense method
-  has no such limit.
+- ``"sparse-lu"``: the ``n_eigenvalues`` eigenvalues closest to 0 by shift-invert Arnoldi (ARPACK,
+  shift 0, sparse LU of the real generator), the rate from the one with the largest real part.
+  This finds the true gap when the slowest mode is among the eigenvalues nearest 0, which holds for
+  the population-like slow modes of the weak-coupling and localized regimes (real eigenvalues, see
+  below); a slow coherence with a large Bohr frequency ``|Im lambda|`` would be missed, which the
+  dense method cannot do. The LU's fill-in limits it to L <= 8: the superoperator's graph is the
+  Cartesian square of the Hamiltonian's, which has no small separators (at L = 10, Ns^2 = 63 504,
+  the factorization had used more than 5 GB and 13 minutes of one core without finishing).
 
 **Weak coupling** (:func:`weak_coupling_relaxation_rate`). Write rho in the eigenbasis
 ``H0 |n> = E_n |n>``. At kappa = 0 the populations ``p_n = rho_nn`` are conserved and a coherence
@@ -93,10 +95,10 @@ gamma -> 0 (``tests/ensemble/test_relaxation.py`` shows the trend).
 order ``eps * ||generator||``; each result carries that scale as ``resolution`` and a rate below
 a few times it is not resolved (deep in the localized phase the true gap can be smaller still).
 
-**Cost** (one core, measured by ``benchmarks/relaxation.py``; see its output for the numbers on the
-machine at hand): the dense gap is ``O(Ns^6)``, the shift-invert gap is dominated by the sparse LU
-of an ``Ns^2 x Ns^2`` matrix, and the weak-coupling gap by three ``O(Ns^3)`` dense steps (``eigh`` of
-H0, the matrix ``V^T A V``, ``eigh`` of the generator).
+**Cost** (one core; ``benchmarks/relaxation.py`` measures it on the machine at hand): the dense gap
+is ``O(Ns^6)``, the sparse-LU gap is dominated by the factorization of an ``Ns^2 x Ns^2`` matrix, and
+the weak-coupling gap by three ``O(Ns^3)`` dense steps (``eigh`` of H0, ``V^T A V``, ``eigh`` of
+the generator), so it reaches L = 14 (Ns = 3432) and L = 16 (Ns = 12 870).
 """
 
 from __future__ import annotations
@@ -119,11 +121,14 @@ __all__ = [
     "pauli_generator",
     "weak_coupling_relaxation_rate",
     "DENSE_MAX_DIMENSION",
+    "EXACT_MAX_DIMENSION",
 ]
 
 #: Largest Ns^2 (superoperator dimension) that ``method="auto"`` diagonalizes densely (L = 6; the
-#: dense gap at L = 8, Ns^2 = 4900, takes about a minute, shift-invert a few seconds).
+#: dense gap at L = 8, Ns^2 = 4900, takes about a minute, the sparse LU a few seconds).
 DENSE_MAX_DIMENSION = 400
+#: Largest Ns^2 the exact gap accepts (L = 8): beyond it the sparse LU's fill-in exhausts a node.
+EXACT_MAX_DIMENSION = 4900
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -139,7 +144,7 @@ class RelaxationRate:
     eigenvalue : complex
         The slowest eigenvalue itself (its imaginary part is the mode's frequency).
     method : str
-        ``"dense"`` or ``"shift-invert"``.
+        ``"dense"`` or ``"sparse-lu"``.
     resolution : float
         Scale of the absolute rounding error, ``eps * ||generator||_1``: a rate below a few times it
         is not resolved.
@@ -274,10 +279,10 @@ def exact_relaxation_rate(
         Exchange coupling.
     bath_site : int
         The dephased site b, 1..L.
-    method : {"auto", "dense", "shift-invert"}
-        ``"auto"``: dense up to Ns^2 = :data:`DENSE_MAX_DIMENSION` (L <= 6), else shift-invert.
+    method : {"auto", "dense", "sparse-lu"}
+        ``"auto"``: dense up to Ns^2 = :data:`DENSE_MAX_DIMENSION` (L <= 6), else the sparse LU.
     n_eigenvalues : int
-        Eigenvalues nearest 0 that shift-invert computes (>= 1).
+        Eigenvalues nearest 0 that the sparse-LU method computes (>= 1).
 
     Returns
     -------
@@ -286,12 +291,15 @@ def exact_relaxation_rate(
     fields, delta, gamma, J = _validate(fields, delta, gamma, J)
     L = fields.size
     bath_site = integer("bath_site", bath_site, minimum=1, maximum=L)
-    method = choice("method", method, ("auto", "dense", "shift-invert"))
+    method = choice("method", method, ("auto", "dense", "sparse-lu"))
     n_eigenvalues = integer("n_eigenvalues", n_eigenvalues, minimum=1)
     H = model.xxz_hamiltonian(fields, delta=delta, J=J)
     n = H.shape[0]
+    if n * n > EXACT_MAX_DIMENSION:
+        raise ValueError(f"the exact gap needs L <= 8 (superoperator dimension Ns^2 = {n * n} > "
+                         f"{EXACT_MAX_DIMENSION}); use weak_coupling_relaxation_rate at larger L")
     if method == "auto":
-        method = "dense" if n * n <= DENSE_MAX_DIMENSION else "shift-invert"
+        method = "dense" if n * n <= DENSE_MAX_DIMENSION else "sparse-lu"
     R = hermitian_liouvillian(H, model.sz_diagonals(L)[bath_site - 1], 0.5 * gamma**2)
     C = _traceless_block(R, n)
     resolution = _EPS * _one_norm(C)
