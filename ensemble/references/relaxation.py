@@ -91,9 +91,14 @@ fail at exact degeneracies; the Anderson chain (Delta = 0) has degenerate Bohr f
 there only the population part applies. The exact gap tends to the weak-coupling one as
 gamma -> 0 (``tests/ensemble/test_relaxation.py`` shows the trend).
 
-**Precision.** Both gaps are eigenvalues computed in double precision, with an absolute error of
-order ``eps * ||generator||``; each result carries that scale as ``resolution`` and a rate below
-a few times it is not resolved (deep in the localized phase the true gap can be smaller still).
+**Precision.** The exact gap is an eigenvalue of a non-normal matrix computed in double
+precision, with an absolute error of order ``eps * ||generator||`` (``resolution``, ~1e-15 here).
+The Pauli gap avoids that floor: the generator is a weighted graph Laplacian, whose smallest
+nonzero eigenvalue :func:`laplacian_gap` computes to a few eps *relative* accuracy (a factorization
+without subtractions, block inverse iteration, a Rayleigh quotient of positive terms), so its
+limit is the accuracy of the rates themselves, i.e. of the eigenvectors of H0 near small level
+spacings; ``resolution`` estimates that from the gap of a perturbed H0 (which doubles the cost). A rate below a few times its resolution is
+not resolved (deep in the localized phase the true gap can be smaller still).
 
 **Cost** (one core; ``benchmarks/relaxation.py`` measures it on the machine at hand): the dense gap
 is ``O(Ns^6)``, the sparse-LU gap is dominated by the factorization of an ``Ns^2 x Ns^2`` matrix, and
@@ -120,6 +125,7 @@ __all__ = [
     "exact_relaxation_rate",
     "pauli_generator",
     "weak_coupling_relaxation_rate",
+    "laplacian_gap",
     "DENSE_MAX_DIMENSION",
     "EXACT_MAX_DIMENSION",
 ]
@@ -131,6 +137,8 @@ DENSE_MAX_DIMENSION = 400
 EXACT_MAX_DIMENSION = 4900
 
 _EPS = float(np.finfo(np.float64).eps)
+#: Safety factor on the measured rounding sensitivity of the Pauli gap (WeakCouplingRate.resolution).
+RESOLUTION_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +175,10 @@ class WeakCouplingRate:
     coherence : float
         Smallest first-order decay rate of a coherence ``rho_nm``, n != m.
     resolution : float
-        Scale of the absolute rounding error of ``population``, ``eps * sqrt(Ns) * ||G||_inf``.
+        Estimated absolute error of ``population`` from the rounding of the eigenvectors of H0:
+        :data:`RESOLUTION_FACTOR` times the change of the gap when H0 gets a random symmetric
+        perturbation of size ``eps sqrt(Ns) max|H0|`` (``eigh``'s backward error), at least
+        ``16 eps`` times the gap. A rate below about its resolution is not resolved.
     """
 
     population: float
@@ -339,7 +350,7 @@ def pauli_generator(H, bath_sz: np.ndarray, gamma: float) -> tuple[np.ndarray, n
     A : numpy.ndarray (Ns, Ns)
         ``<n|S^z_b|m>`` in that eigenbasis.
     """
-    dense = H.toarray() if sp.issparse(H) else np.asarray(H, dtype=np.float64)
+    dense = H.toarray() if sp.issparse(H) else np.array(H, dtype=np.float64)  # a copy: eigh overwrites it
     energies, V = la.eigh(dense, overwrite_a=True, check_finite=False)
     A = V.T @ (np.asarray(bath_sz, dtype=np.float64)[:, None] * V)
     G = gamma**2 * A**2
@@ -353,7 +364,9 @@ def weak_coupling_relaxation_rate(
 ) -> WeakCouplingRate:
     """First-order (secular) relaxation rates: the Pauli gap and the slowest coherence.
 
-    Arguments as in :func:`exact_relaxation_rate` (no method: one dense diagonalization of H0).
+    Arguments as in :func:`exact_relaxation_rate` (no method): a dense diagonalization of H0 and
+    the accurate Laplacian gap (:func:`laplacian_gap`), done twice, the second time for H0 plus a
+    rounding-size perturbation that gives ``resolution``.
     Both rates are proportional to gamma^2; the derivation and the validity condition are in the
     module docstring.
 
@@ -365,17 +378,110 @@ def weak_coupling_relaxation_rate(
     fields, delta, gamma, J = _validate(fields, delta, gamma, J)
     L = fields.size
     bath_site = integer("bath_site", bath_site, minimum=1, maximum=L)
-    H = model.xxz_hamiltonian(fields, delta=delta, J=J)
-    G, _, A = pauli_generator(H, model.sz_diagonals(L)[bath_site - 1], gamma)
-    n = G.shape[0]
-    outflow = -np.diagonal(G).copy()  # Gamma_n = sum_{l != n} w_ln
+    H = model.xxz_hamiltonian(fields, delta=delta, J=J).toarray()
+    bath_sz = model.sz_diagonals(L)[bath_site - 1]
+    population, A, outflow = _pauli_gap(H, bath_sz, gamma)
+    # eigh is backward stable: its eigenvectors are exact for some H + dH, ||dH|| ~ eps ||H||. The
+    # gap of one such H + dH (a fixed random symmetric dH) measures how far rounding moves the gap.
+    dH = np.random.default_rng(0).standard_normal(H.shape)
+    dH = (dH + dH.T) * (0.5 * _EPS * np.sqrt(H.shape[0]) * np.abs(H).max())
+    perturbed, _, _ = _pauli_gap(H + dH, bath_sz, gamma)
+    resolution = max(RESOLUTION_FACTOR * abs(perturbed - population), 16 * _EPS * population)
     a = np.diagonal(A)
     coherence = 0.5 * gamma**2 * (a[:, None] - a[None, :]) ** 2 + 0.5 * (outflow[:, None] + outflow[None, :])
     np.fill_diagonal(coherence, np.inf)
-    resolution = _EPS * np.sqrt(n) * 2.0 * float(outflow.max())
-    G *= -1.0
-    lowest = la.eigh(G, eigvals_only=True, subset_by_index=[0, 1], overwrite_a=True, check_finite=False)
-    population = float(lowest[1])
-    if not np.isfinite(population):
-        raise FloatingPointError("the Pauli gap is not finite")
     return WeakCouplingRate(population=population, coherence=float(coherence.min()), resolution=resolution)
+
+
+def _pauli_gap(H: np.ndarray, bath_sz: np.ndarray, gamma: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """The Pauli gap, ``<n|A|m>`` and the outflow rates Gamma_n of a dense H."""
+    G, _, A = pauli_generator(H, bath_sz, gamma)
+    outflow = -np.diagonal(G).copy()  # Gamma_n = sum_{l != n} w_ln
+    np.fill_diagonal(G, 0.0)
+    gap, _ = laplacian_gap(G)
+    return gap, A, outflow
+
+
+def _grounded_factor(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky-type factors of the Laplacian of ``w`` with its last state grounded, without cancellation.
+
+    Eliminating state k (a Schur complement, "Kron reduction") leaves a Laplacian with weights
+    ``w_ij + w_ik w_kj / d_k`` (the grounding weights ``g_i = w_i,last`` update the same way), and
+    every pivot ``d_k`` is the sum of the current weights of k: only additions of positive numbers,
+    so every factor has a small relative error however widely the rates spread (the
+    Grassmann-Taksar-Heyman idea for Markov chains). Returns ``U`` (unit upper triangular) and the
+    pivots ``d`` with ``K = U^T diag(d) U``, K the grounded Laplacian.
+    """
+    m = w.shape[0] - 1
+    W = np.array(w[:m, :m], dtype=np.float64)
+    np.fill_diagonal(W, 0.0)
+    g = np.array(w[:m, m], dtype=np.float64)
+    d = np.empty(m)
+    for k in range(m):
+        row = W[k, k + 1:]
+        d[k] = row.sum() + g[k]
+        if d[k] <= 0.0:
+            raise ValueError("the Pauli generator is reducible (a state without rates): no unique steady state")
+        scaled = row / d[k]
+        W[k + 1:, k + 1:] += np.outer(scaled, row)
+        g[k + 1:] += scaled * g[k]
+        W[k, k + 1:] = -scaled
+    U = np.triu(W, 1)
+    U[np.diag_indices(m)] = 1.0
+    return U, d
+
+
+def laplacian_gap(w: np.ndarray, *, block: int = 8, max_iterations: int = 500, rtol: float = 1e-13
+                  ) -> tuple[float, np.ndarray]:
+    """Smallest nonzero eigenvalue of the Laplacian ``diag(sum w) - w`` to high relative accuracy.
+
+    Dense symmetric eigensolvers have an absolute error ``~ eps ||w||``, far above the gap of a
+    localized chain. Here the grounded Laplacian is factored without cancellation
+    (:func:`_grounded_factor`), its inverse drives a block inverse iteration on the vectors
+    orthogonal to the constant one, and the gap is the Rayleigh quotient
+    ``sum_{n<m} w_nm (v_n - v_m)^2 / |v|^2``, a sum of positive terms. The relative error is then a
+    few eps, unless the slowest eigenvalues are nearly degenerate beyond the block (the iteration
+    stops when the block's largest inverse Ritz value changes by less than ``rtol``).
+
+    Parameters
+    ----------
+    w : array (N, N)
+        Symmetric non-negative rates; the diagonal is ignored. N >= 2, irreducible.
+    block : int
+        Vectors iterated together (covers near-degenerate slow modes).
+    max_iterations, rtol
+        Iteration limit and relative tolerance on the inverse Ritz value.
+
+    Returns
+    -------
+    gap : float
+    mode : numpy.ndarray (N,)
+        The slowest mode (unit norm, orthogonal to the constant vector).
+    """
+    n = w.shape[0]
+    U, d = _grounded_factor(w)
+    p = min(block, n - 1)
+    X = np.random.default_rng(0).standard_normal((n, p))
+    X -= X.mean(axis=0)
+    X, _ = np.linalg.qr(X)
+    previous = None
+    for _ in range(max_iterations):
+        z = la.solve_triangular(U, X[:-1], trans="T", unit_diagonal=True, check_finite=False)
+        Y = np.vstack([la.solve_triangular(U, z / d[:, None], unit_diagonal=True, check_finite=False),
+                       np.zeros((1, p))])
+        Y -= Y.mean(axis=0)  # the pseudo-inverse of the Laplacian: solutions orthogonal to the constant
+        M = X.T @ Y
+        mu, S = np.linalg.eigh(0.5 * (M + M.T))
+        X, _ = np.linalg.qr(Y @ S[:, ::-1])
+        X -= X.mean(axis=0)
+        if previous is not None and abs(mu[-1] - previous) <= rtol * abs(mu[-1]):
+            break
+        previous = mu[-1]
+    else:
+        raise FloatingPointError(f"the Pauli gap did not converge in {max_iterations} inverse iterations")
+    v = X[:, 0]
+    diff = v[:, None] - v[None, :]
+    gap = float(0.5 * np.sum(w * diff * diff) / (v @ v))
+    if not (np.isfinite(gap) and gap > 0.0):
+        raise FloatingPointError(f"the Pauli gap is not a finite positive number ({gap!r})")
+    return gap, v / np.linalg.norm(v)

@@ -152,3 +152,50 @@ def test_exact_gap_refuses_sizes_beyond_its_reach():
 def test_weak_coupling_refuses_gamma_zero():
     with pytest.raises(ValueError, match="gamma must be > 0"):
         rx.weak_coupling_relaxation_rate(_fields(4, 1.0, 0), delta=1.0, gamma=0.0)
+
+
+def _laplacian(w):
+    return np.diag(w.sum(axis=0)) - w
+
+
+def test_laplacian_gap_is_accurate_far_below_the_dense_eigensolvers_floor():
+    """Two clusters joined by rates 1e-20: the gap (~1e-20) against a 50-digit eigensolver."""
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(0)
+    w = np.triu(rng.uniform(0.5, 1.0, (6, 6)), 1)
+    w[:3, 3:] *= 1e-20
+    w = w + w.T
+    with mpmath.workdps(50):
+        exact = sorted(mpmath.eigsy(mpmath.matrix(_laplacian(w).tolist()), eigvals_only=True))
+        reference = float(exact[1])
+    gap, mode = rx.laplacian_gap(w)
+    assert gap == pytest.approx(reference, rel=1e-12)
+    assert abs(la.eigvalsh(_laplacian(w))[1] - reference) > 1e3 * reference  # what the dense solver gives
+    assert abs(mode.sum()) < 1e-12 and np.linalg.norm(mode) == pytest.approx(1.0)
+
+
+def test_laplacian_gap_matches_the_dense_solver_when_the_gap_is_large():
+    rng = np.random.default_rng(1)
+    w = rng.exponential(1.0, (40, 40))
+    w = w + w.T
+    np.fill_diagonal(w, 0.0)
+    gap, _ = rx.laplacian_gap(w)
+    assert gap == pytest.approx(la.eigvalsh(_laplacian(w))[1], rel=1e-12)
+
+
+def test_laplacian_gap_refuses_a_reducible_generator():
+    w = np.ones((4, 4))
+    w[0, :] = w[:, 0] = 0.0
+    with pytest.raises(ValueError, match="reducible"):
+        rx.laplacian_gap(w)
+
+
+def test_weak_coupling_gap_equals_the_dense_pauli_gap_and_carries_a_resolution():
+    from ensemble.models import xxz
+
+    L, gamma = 8, 1.0
+    fields = _fields(L, 3.0, 12)
+    weak = rx.weak_coupling_relaxation_rate(fields, delta=1.0, gamma=gamma)
+    G, _, _ = rx.pauli_generator(xxz.xxz_hamiltonian(fields, delta=1.0), xxz.sz_diagonals(L)[0], gamma)
+    assert weak.population == pytest.approx(la.eigvalsh(-G)[1], rel=1e-9)
+    assert 0 < weak.resolution < 1e-6 * weak.population
