@@ -110,6 +110,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
@@ -413,22 +414,38 @@ def _grounded_factor(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pivots ``d`` with ``K = U^T diag(d) U``, K the grounded Laplacian.
     """
     m = w.shape[0] - 1
-    W = np.array(w[:m, :m], dtype=np.float64)
-    np.fill_diagonal(W, 0.0)
+    W = np.triu(np.asarray(w[:m, :m], dtype=np.float64), 1)
     g = np.array(w[:m, m], dtype=np.float64)
     d = np.empty(m)
+    if not _eliminate(W, g, d):
+        raise ValueError("the Pauli generator is reducible (a state without rates): no unique steady state")
+    W[np.diag_indices(m)] = 1.0
+    return W, d
+
+
+@numba.njit(cache=True, nogil=True)
+def _eliminate(W, g, d):  # pragma: no cover - compiled
+    """In place on the upper triangle of W: the elimination of :func:`_grounded_factor`.
+
+    Leaves ``-w_kj / d_k`` in row k (j > k) and the pivots in d; False if a pivot is not positive.
+    """
+    m = W.shape[0]
     for k in range(m):
-        row = W[k, k + 1:]
-        d[k] = row.sum() + g[k]
-        if d[k] <= 0.0:
-            raise ValueError("the Pauli generator is reducible (a state without rates): no unique steady state")
-        scaled = row / d[k]
-        W[k + 1:, k + 1:] += np.outer(scaled, row)
-        g[k + 1:] += scaled * g[k]
-        W[k, k + 1:] = -scaled
-    U = np.triu(W, 1)
-    U[np.diag_indices(m)] = 1.0
-    return U, d
+        dk = g[k]
+        for j in range(k + 1, m):
+            dk += W[k, j]
+        if not dk > 0.0:
+            return False
+        d[k] = dk
+        for i in range(k + 1, m):
+            f = W[k, i] / dk
+            if f != 0.0:
+                g[i] += f * g[k]
+                for j in range(i + 1, m):
+                    W[i, j] += f * W[k, j]
+        for j in range(k + 1, m):
+            W[k, j] = -W[k, j] / dk
+    return True
 
 
 def laplacian_gap(w: np.ndarray, *, block: int = 8, max_iterations: int = 500, rtol: float = 1e-13
