@@ -67,7 +67,8 @@ populations obey the Pauli master equation of the dissipator projected on them. 
     \\qquad n \\neq m.
 
 The generator ``G = w - diag(sum_n w_nm)`` is symmetric (``w_nm = w_mn``: infinite temperature),
-so its gap is the second-smallest eigenvalue of ``-G`` (one dense symmetric eigensolve). The
+so its gap is the second-smallest eigenvalue of ``-G``, a weighted graph Laplacian
+(:func:`laplacian_gap`, see Precision). The
 coherences decay, to the same order and for non-degenerate Bohr frequencies, at
 
 .. math::
@@ -97,13 +98,15 @@ The Pauli gap avoids that floor: the generator is a weighted graph Laplacian, wh
 nonzero eigenvalue :func:`laplacian_gap` computes to a few eps *relative* accuracy (a factorization
 without subtractions, block inverse iteration, a Rayleigh quotient of positive terms), so its
 limit is the accuracy of the rates themselves, i.e. of the eigenvectors of H0 near small level
-spacings; ``resolution`` estimates that from the gap of a perturbed H0 (which doubles the cost). A rate below a few times its resolution is
-not resolved (deep in the localized phase the true gap can be smaller still).
+spacings; ``resolution`` estimates that from the gap of a perturbed H0 (which doubles the cost).
+A rate below about its resolution is not resolved.
 
 **Cost** (one core; ``benchmarks/relaxation.py`` measures it on the machine at hand): the dense gap
 is ``O(Ns^6)``, the sparse-LU gap is dominated by the factorization of an ``Ns^2 x Ns^2`` matrix, and
-the weak-coupling gap by three ``O(Ns^3)`` dense steps (``eigh`` of H0, ``V^T A V``, ``eigh`` of
-the generator), so it reaches L = 14 (Ns = 3432) and L = 16 (Ns = 12 870).
+the weak-coupling gap by ``O(Ns^3)`` dense steps (``eigh`` of H0, ``V^T A V``, the elimination of
+:func:`_grounded_factor`), each done twice for the resolution: under a minute at L = 14
+(Ns = 3432) on one core; L = 16 (Ns = 12 870) scales to ~50 times that and needs several dense
+Ns x Ns matrices of 1.3 GB each.
 """
 
 from __future__ import annotations
