@@ -12,6 +12,8 @@ the localized phase), so the typical rate is taken on ln Gamma:
   avalanches; Morningstar, Colmenarez, Khemani, Luitz and Huse, arXiv:2107.05642; Sels,
   arXiv:2108.10796), "yes" / "no" / "undetermined" with P = the fraction of resamples for which
   the claim holds.
+- :func:`threshold_disorder`: ``W*_Gamma``, the disorder at which kappa_Gamma(W) from one pair of
+  sizes first reaches ln 4 from below (linear interpolation in W), with its resampled interval.
 
 Rates must be finite and > 0: a rate that did not resolve (below the eigensolver's resolution) must
 be dealt with before, never averaged silently.
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fits import LN4
-from .resample import grid_counts, interval, three_valued
+from .resample import first_upward_crossing, grid_counts, interval, three_valued
 
-__all__ = ["TypicalRate", "RateDecay", "typical_rate", "rate_decay"]
+__all__ = ["TypicalRate", "RateDecay", "ThresholdDisorder", "typical_rate", "rate_decay", "threshold_disorder"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ class RateDecay:
     hi: float
     P: float
     verdict: str
+
+
+@dataclass(frozen=True)
+class ThresholdDisorder:
+    """W*_Gamma from one pair of sizes: where kappa_Gamma(W) first reaches ln 4.
+
+    Attributes
+    ----------
+    W_star, lo, hi : float
+        The crossing and its interval; -inf where kappa_Gamma >= ln 4 already at the smallest W
+        (the crossing lies below the grid), +inf where it never reaches ln 4 on the grid.
+    """
+
+    W_star: float
+    lo: float
+    hi: float
 
 
 def _ln_rates(rates) -> np.ndarray:
@@ -143,11 +161,46 @@ def rate_decay(rates_small, rates_large, *, L_small: int, L_large: int, W: float
     -------
     RateDecay
     """
+    kappa = _kappa_samples(rates_small, rates_large, L_small, L_large, W, n_resamples, seed)
+    lo, hi = interval(kappa[1:], confidence)
+    verdict = three_valued(np.array([lo]), np.array([hi]), LN4)[0]
+    return RateDecay(float(kappa[0]), float(lo), float(hi), float((kappa[1:] > LN4).mean()), str(verdict))
+
+
+def _kappa_samples(rates_small, rates_large, L_small: int, L_large: int, W: float, n_resamples: int,
+                   seed: int) -> np.ndarray:
+    """kappa_Gamma of the data (row 0) and of each resample (rows 1..)."""
     if not L_small < L_large:
         raise ValueError(f"L_small must be < L_large; got {L_small} and {L_large}")
     small = _resampled_means(_ln_rates(rates_small), n_resamples, seed, L_small, W)
     large = _resampled_means(_ln_rates(rates_large), n_resamples, seed, L_large, W)
-    kappa = -(large - small) / (L_large - L_small)
-    lo, hi = interval(kappa[1:], confidence)
-    verdict = three_valued(np.array([lo]), np.array([hi]), LN4)[0]
-    return RateDecay(float(kappa[0]), float(lo), float(hi), float((kappa[1:] > LN4).mean()), str(verdict))
+    return -(large - small) / (L_large - L_small)
+
+
+def threshold_disorder(Ws, rates_small, rates_large, *, L_small: int, L_large: int, n_resamples: int = 2000,
+                       confidence: float = 0.95, seed: int = 0) -> ThresholdDisorder:
+    """W*_Gamma(L_small, L_large): the first upward crossing of kappa_Gamma(W) = ln 4, with its interval.
+
+    Parameters
+    ----------
+    Ws : array (n_W,)
+        Disorder strengths, strictly increasing.
+    rates_small, rates_large : sequences of n_W arrays
+        Gamma per realization at each W, for ``L_small`` and ``L_large``.
+    L_small, L_large, n_resamples, confidence, seed
+        As in :func:`rate_decay`; each (L, W) is resampled with its own keyed draws.
+
+    Returns
+    -------
+    ThresholdDisorder
+    """
+    Ws = np.asarray(Ws, dtype=float)
+    if Ws.ndim != 1 or Ws.size < 2 or np.any(np.diff(Ws) <= 0):
+        raise ValueError("Ws must hold at least 2 strictly increasing disorder strengths")
+    if len(rates_small) != Ws.size or len(rates_large) != Ws.size:
+        raise ValueError(f"rates_small and rates_large must hold one array per W ({Ws.size})")
+    kappa = np.stack([_kappa_samples(s, b, L_small, L_large, W, n_resamples, seed)
+                      for W, s, b in zip(Ws, rates_small, rates_large)], axis=-1)
+    crossing = first_upward_crossing(Ws, kappa, LN4)
+    lo, hi = interval(crossing[1:], confidence)
+    return ThresholdDisorder(float(crossing[0]), float(lo), float(hi))

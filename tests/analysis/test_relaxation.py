@@ -73,3 +73,39 @@ def test_unusable_rates_are_refused(bad):
 def test_sizes_must_increase():
     with pytest.raises(ValueError, match="L_small must be < L_large"):
         ar.rate_decay([1.0, 2.0], [1.0, 2.0], L_small=10, L_large=10, W=4.0)
+
+
+def _rates_over_W(Ws, kappa_of_W, L, n, sigma, seed):
+    rng = np.random.default_rng(seed)
+    return [np.exp(-kappa_of_W(W) * L + rng.normal(0.0, sigma, n)) for W in Ws]
+
+
+def test_threshold_disorder_finds_where_kappa_gamma_reaches_ln4():
+    """kappa_Gamma(W) = ln 4 * W / 10: the crossing is W* = 10, inside the interval."""
+    Ws = np.array([4.0, 8.0, 12.0, 16.0, 20.0])
+    law = lambda W: LN4 * W / 10.0  # noqa: E731
+    small = _rates_over_W(Ws, law, 10, 200, 0.5, 1)
+    large = _rates_over_W(Ws, law, 14, 200, 0.5, 2)
+    found = ar.threshold_disorder(Ws, small, large, L_small=10, L_large=14)
+    kappa = [ar.rate_decay(s, b, L_small=10, L_large=14, W=W).kappa for W, s, b in zip(Ws, small, large)]
+    k = np.searchsorted(np.array(kappa) >= LN4, True)  # first W at or above ln 4 (kappa increases here)
+    expected = Ws[k - 1] + (LN4 - kappa[k - 1]) * (Ws[k] - Ws[k - 1]) / (kappa[k] - kappa[k - 1])
+    assert found.W_star == pytest.approx(expected, rel=1e-12)
+    assert found.lo < 10.0 < found.hi
+    assert found.W_star == pytest.approx(10.0, abs=0.5)
+
+
+@pytest.mark.parametrize("scale, end", [(3.0, -np.inf), (0.1, np.inf)])
+def test_threshold_disorder_outside_the_grid_is_an_open_end(scale, end):
+    Ws = np.array([4.0, 8.0, 12.0])
+    law = lambda W: LN4 * scale  # noqa: E731
+    found = ar.threshold_disorder(Ws, _rates_over_W(Ws, law, 8, 50, 0.1, 3), _rates_over_W(Ws, law, 10, 50, 0.1, 4),
+                                  L_small=8, L_large=10)
+    assert found.W_star == end and found.lo == end and found.hi == end
+
+
+def test_threshold_disorder_refuses_mismatched_inputs():
+    with pytest.raises(ValueError, match="one array per W"):
+        ar.threshold_disorder([4.0, 8.0], [[1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0]], L_small=8, L_large=10)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ar.threshold_disorder([8.0, 4.0], [[1.0, 2.0]] * 2, [[1.0, 2.0]] * 2, L_small=8, L_large=10)
