@@ -1,6 +1,6 @@
 """Cost per realization of the relaxation rate Gamma: exact Lindbladian gap and weak coupling, one core.
 
-    python benchmarks/relaxation.py                       # weak coupling L = 8, 10, 12; exact L = 6, 8 (sparse LU), 6 (dense)
+    python benchmarks/relaxation.py      # weak coupling L = 8, 10, 12; exact L = 6, 8 (sparse LU), 6 (dense)
     python benchmarks/relaxation.py --weak-sizes 8 10 12 14 --exact-sizes 6 8 --dense-sizes 6 8
 
 For each size it draws ``--realizations`` fields (uniform in [-W, W], W = 8, Delta = 1, gamma = 1,
