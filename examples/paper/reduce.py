@@ -135,7 +135,8 @@ def _anderson_resampled(front: xr.Dataset, samples: xr.Dataset, confidence: floa
     """1/A of the shipped mean h(t) with intervals, verdict and P from shipped resampled h(t) curves.
 
     ``samples`` holds ``h_samples`` (resample, L, W, time) of the same realizations
-    (``examples/paper/anderson_conventions.py``); the fits are those of :func:`analysis.bootstrap`."""
+    (``examples/paper/anderson_conventions.py``, ``examples/paper/anderson_resamples.py``); the fits are those of
+    :func:`analysis.bootstrap`."""
     from analysis.resample import interval, masked_line, near_cut, three_valued
 
     point = _anderson_from_curves(front, confidence)
@@ -359,21 +360,21 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
 
     anderson_raw = {L: args.results / f"anderson_L{L}.nc" for L in ANDERSON_L}
     anderson_curves = {L: args.out / f"anderson_L{L}_front.nc" for L in ANDERSON_L}
-    tables = {}
+    tables, kinds = {}, {}  # kinds: "full" (the realizations), "samples" (shipped resamples) or "fit" (LS errors)
     for L in ANDERSON_L:
         if anderson_raw[L].is_file():
             ds = _load(anderson_raw[L])
             rep = analysis.report(ds, window=WINDOWS["anderson"], **kw)
             front = _front_file(ds)
             out[anderson_curves[L]] = front
-            table, resampled = rep.grid, True
+            table, kinds[L] = rep.grid, "full"
         elif anderson_curves[L].is_file():
             front = _load(anderson_curves[L])
             shipped_samples = args.out / f"anderson_L{L}_resamples.nc"
             if shipped_samples.is_file():
-                table, resampled = _anderson_resampled(front, _load(shipped_samples), args.confidence), False
+                table, kinds[L] = _anderson_resampled(front, _load(shipped_samples), args.confidence), "samples"
             else:
-                table, resampled = _anderson_from_curves(front, args.confidence), False
+                table, kinds[L] = _anderson_from_curves(front, args.confidence), "fit"
         else:
             raise InputError(f"missing input {anderson_raw[L]} (and its reduced curves {anderson_curves[L]})")
         tables[f"L = {L} ({int(table.n_realizations.iloc[0])} realizations)"] = table
@@ -383,18 +384,23 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
             out[fig_path("anderson_front")] = plots.fig4_front(fr, analysis.fit_front(fr["h"], *WINDOWS["anderson"]))
     fits = pd.concat(tables.values(), ignore_index=True)
     out[args.out / "anderson_fits.csv"] = fits.to_csv(index=False, float_format=FLOAT_FORMAT)
-    how = ("resampled" if resampled else
-           ", ".join(f"L = {L}: {'resampled' if t.intervals.iloc[0].startswith('resampled') else 'fit error'}"
-                     for L, t in zip(ANDERSON_L, tables.values())))
+    how = ("resampled" if "fit" not in kinds.values() else
+           ", ".join(f"L = {L}: {'fit error' if kinds[L] == 'fit' else 'resampled'}" for L in ANDERSON_L))
     out[fig_path("anderson_invA")] = _invA_vs_W(
         tables, f"Anderson ($\\Delta = 0$): $1/A$ of $h = A\\ln t + B$ on t in [20, 1000]\n"
                 f"{100 * args.confidence:g} % intervals: {how}")
     md.append("### Anderson front (Delta = 0, gamma = 1, t_final = 1000, window t in [20, 1000])\n")
-    if not resampled:
+    if "fit" in kinds.values():
         md.append("Intervals: resampled where the resampled h(t) curves are shipped (`anderson_L*_resamples.nc`, "
-                  "written by `python examples/paper/anderson_conventions.py`); elsewhere the ordinary least-squares "
-                  "error of A on the shipped mean h(t), A ± z s.e. (z = 1.96 at 95 %) mapped to 1/A, and no P: the "
-                  "180-360 MB datasets with the realizations are not shipped.\n")
+                  "written by `python examples/paper/anderson_conventions.py` at L = 50 and "
+                  "`python examples/paper/anderson_resamples.py --L 100` / `--L 200 --n 300`); elsewhere the ordinary "
+                  "least-squares error of A on the shipped mean h(t), A ± z s.e. (z = 1.96 at 95 %) mapped to 1/A, "
+                  "and no P: the 180-360 MB datasets with the realizations are not shipped.\n")
+    elif "samples" in kinds.values():
+        md.append("Intervals: resampled, from the shipped resampled h(t) curves (`anderson_L*_resamples.nc`, written "
+                  "by `python examples/paper/anderson_conventions.py` at L = 50 and "
+                  "`python examples/paper/anderson_resamples.py --L 100` / `--L 200 --n 300`: the same realizations "
+                  "as the mean curves; the 180-360 MB datasets with the realizations are not shipped).\n")
     md.append("| L | W | realizations | 1/A [1/site] (95 % interval) | 1/A > 2 ln 4 | P(1/A > 2 ln 4) | intervals |\n"
               "| --- | --- | --- | --- | --- | --- | --- |")
     for r in fits.itertuples():
@@ -484,7 +490,7 @@ def reduce(args: argparse.Namespace) -> dict[Path, object]:
     md.append(pivot.to_markdown(index=False, disable_numparse=True))
     md.append("")
     t_unpaired = analysis.threshold_time(analysis.relative_imbalance(ds, error="unpaired"))["t_tilde"]
-    claims = _claims_md(fits, resampled, fronts, rep, table, t_unpaired.transpose("L", "W").values)
+    claims = _claims_md(fits, "fit" not in kinds.values(), fronts, rep, table, t_unpaired.transpose("L", "W").values)
     md = [md[0], *claims, *md[1:]]
     out[args.out / "results.md"] = "\n".join(md) + "\n"
     if args.readme:
