@@ -59,12 +59,15 @@ def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
 
     Rounding to the step grid merges neighbouring early times, so *at most* ``n_times`` steps
     come back: e.g. ``n_times = 40`` with ``t_final = 200`` and ``tau = 0.05`` gives 37, because
-    the first log-spaced times 1, 1.25, 1.6, ... steps round to 1, 1, 2, ....
+    the first log-spaced times 1, 1.25, 1.6, ... steps round to 1, 1, 2, .... The last step is
+    always ``t_final / tau``: ``n_times = 2`` samples t = 0 and t_final.
     """
     n_times = validation.integer("n_times", n_times, minimum=2, maximum=MAX_TIMES)
     n_final = _steps_of(np.array([t_final]), tau, "t_final")[0]
     if n_final < 1:
         raise ValueError(f"t_final must be at least one step tau={tau:g}; got t_final={t_final:g}")
+    if n_times == 2:  # geomspace of one point is its start, not t_final
+        return np.array([0, n_final], dtype=np.int64)
     steps = np.unique(np.round(np.geomspace(1, n_final, n_times - 1)).astype(np.int64))
     return np.r_[0, steps]
 
