@@ -255,6 +255,7 @@ def plan_grid(
             raise ValueError(f"checkpoint must be a directory; {directory} is a file")
         if directory.is_dir():
             manifest = ckpt.read_manifest(directory)
+            ckpt.Lock(directory).check()  # a live run holds it: the dry run says so too
     if seed is None and manifest is not None and "seed_entropy" in manifest:
         entropy, source = int(manifest["seed_entropy"]), "checkpoint"
     else:
@@ -466,13 +467,9 @@ def run_grid(
     entropy, counts = spec.entropy, plan.counts
     run_hash = hashlib.sha1(fp.encode()).hexdigest()[:10]
 
-    lock = ckpt.Lock(directory) if directory is not None else None
-    created = directory is not None and not directory.exists()
-    try:
+    with ckpt.session(directory) if directory is not None else contextlib.nullcontext():
         stored: dict = {}
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            lock.acquire()
             if not (directory / ckpt.MANIFEST).exists():
                 ckpt.write_manifest(directory, fp)
             stored = ckpt.load_parts(directory, fp, steps, spec.observables)
@@ -492,13 +489,6 @@ def run_grid(
 
         if tasks:
             results += _execute(plan, tasks, run_hash, client, progress)
-    finally:
-        if lock is not None:
-            lock.release()
-            if created and directory.is_dir() and not any(directory.glob(ckpt.PART_GLOB)):
-                (directory / ckpt.MANIFEST).unlink(missing_ok=True)  # nothing was saved: leave nothing behind
-                with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
-                    directory.rmdir()
 
     attrs = {
         **_description(spec),
