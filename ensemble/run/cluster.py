@@ -21,7 +21,10 @@ authenticates every connection with credentials that exist only in this process'
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -110,16 +113,27 @@ def connect(
                          f"got {client!r}")
     threads = str(omp_threads)
     env = {var: threads for var in THREAD_VARIABLES}
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0" if dashboard else None,
-        env=env,
-        security=security,
-    )
-    own = Client(cluster)
+    cluster = None
+    try:
+        with _interrupt_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0" if dashboard else None,
+                env=env,
+                security=security,
+            )
+        own = Client(cluster)
+    except BaseException:
+        if cluster is not None:
+            logging.disable(logging.WARNING)  # closing a half-used cluster logs what tells the user nothing
+            try:
+                cluster.close()
+            finally:
+                logging.disable(logging.NOTSET)
+        raise
     try:
         if verbose and dashboard:
             print(f"Dask dashboard: {own.dashboard_link}", file=sys.stderr)
@@ -127,6 +141,27 @@ def connect(
     finally:
         own.close()
         cluster.close()
+
+
+@contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Record a Ctrl-C (SIGINT) during the block and act on it when the block is over.
+
+    Interrupting ``LocalCluster(...)`` half-way leaves a cluster nobody can close (Dask then prints
+    tracebacks at exit); deferred, the interrupt reaches the caller with the cluster up, and the
+    caller closes it. Only the main thread receives signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
 
 
 def _temporary_security():

@@ -38,7 +38,7 @@ from ensemble.observables import OBSERVABLES
 from ensemble.run.realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
 
 __all__ = [
-    "run_grid", "plan_grid", "Plan", "RunInterrupted", "sample_steps", "resolve_steps", "validate_grid",
+    "run_grid", "plan_grid", "Plan", "RunInterrupted", "WorkersLost", "sample_steps", "resolve_steps", "validate_grid",
     "auto_batch_size",
 ]
 
@@ -522,6 +522,10 @@ def _description(spec: RunSpec) -> dict[str, str]:
     }
 
 
+class WorkersLost(RuntimeError):
+    """The workers running a task died again and again (Dask's ``KilledWorker``): usually memory."""
+
+
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`run_grid`; the message says what was saved and how to resume.
 
@@ -565,6 +569,7 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
 
     try:
         with connect(client, n_workers=plan.n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+            futures = []
             try:
                 if dask_client is None:
                     for task, d in zip(tasks, delayed):
@@ -574,16 +579,28 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
 
                     if client is None:  # our own local cluster: Ctrl-C is for this process to handle
                         dask_client.run(_ignore_interrupts)
+                    from distributed.scheduler import KilledWorker
+
                     futures = dask_client.compute(delayed)
                     index = {f.key: k for k, f in enumerate(futures)}
-                    for future, batch in as_completed(futures, with_results=True):
-                        keep(tasks[index[future.key]], batch)
-            except KeyboardInterrupt:
-                # closing a cluster with tasks in flight logs warnings that tell the user nothing
-                logging.disable(logging.WARNING)
-                if client is None and dask_client is not None:
-                    with contextlib.suppress(Exception):  # a dying worker must not hide the interrupt
-                        dask_client.run(logging.disable, logging.WARNING)
+                    try:
+                        for future, batch in as_completed(futures, with_results=True):
+                            keep(tasks[index[future.key]], batch)
+                    except KilledWorker as exc:
+                        raise WorkersLost(
+                            f"workers kept dying while running {exc.task} (every worker that ran it died; "
+                            "the likely cause is memory: the system kills a worker that exceeds it); use fewer "
+                            "workers (--workers, run.workers) or a machine with more memory"
+                        ) from None
+            except BaseException:
+                # stopping with tasks in flight logs warnings and errors (CancelledError, lost workers,
+                # closed connections) that tell the user nothing beyond the one line the failure prints
+                logging.disable(logging.ERROR)
+                if dask_client is not None:
+                    with contextlib.suppress(Exception):  # a dying worker must not hide the failure
+                        if client is None:
+                            dask_client.run(logging.disable, logging.ERROR)
+                        dask_client.cancel(futures)
                 raise
     except KeyboardInterrupt:
         if directory is not None:
