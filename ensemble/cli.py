@@ -341,6 +341,9 @@ def _open_dataset(path: Path):
                        "give a file written by `mbl-avalanche run`") from None
     if "sz" not in ds.data_vars:
         raise CLIError(f"{path} has no variable 'sz': not a dataset written by `mbl-avalanche run`")
+    from analysis.plausibility import check_dataset
+
+    check_dataset(ds, str(path))  # the schema and physically possible values; ValueError otherwise
     return ds
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from analysis.plausibility import check_dataset
 from ensemble.io.dataset import COMPRESSION, provenance_attrs
 
 __all__ = ["combine", "FINGERPRINT_ATTRS"]
@@ -43,9 +44,22 @@ def _open(source: str | Path | xr.Dataset, k: int) -> tuple[str, xr.Dataset]:
         raise ValueError(f"combine: {path} is not a file")
     try:
         with xr.open_dataset(path) as opened:
+            _check_fits(path, opened.nbytes)
             return str(path), opened.load()
     except (OSError, ValueError) as exc:
+        if str(exc).startswith("combine: "):
+            raise
         raise ValueError(f"combine: cannot read {path} as netCDF ({str(exc).splitlines()[0]})") from None
+
+
+def _check_fits(path: Path, nbytes: int) -> None:
+    """Refuse a source whose arrays (compressed on disk) would not fit in the memory available."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if nbytes > available:
+        raise ValueError(f"combine: {path} holds {nbytes / 2**30:.3g} GiB of arrays, more than the "
+                         f"{available / 2**30:.3g} GiB of memory available")
 
 
 def _fingerprint(ds: xr.Dataset) -> dict:
@@ -103,7 +117,8 @@ def combine(sources: Sequence[str | Path | xr.Dataset]) -> xr.Dataset:
     Raises
     ------
     ValueError
-        If a source cannot be read, belongs to another run (naming the attribute that differs),
+        If a source cannot be read, does not follow the Dataset schema or holds values no run
+        produces (:func:`analysis.plausibility.check_dataset`), belongs to another run (naming the attribute that differs),
         holds a value that disagrees with another source on an overlapping realization (naming the
         variable and the block), or if the union is not rectangular (at one L, the W values would
         hold different numbers of realizations).
@@ -111,6 +126,8 @@ def combine(sources: Sequence[str | Path | xr.Dataset]) -> xr.Dataset:
     if len(sources) == 0:
         raise ValueError("combine: give at least one source")
     opened = [_open(s, k) for k, s in enumerate(sources)]
+    for name, ds in opened:  # the schema, n_realizations and physically possible values, before any allocation
+        check_dataset(ds, f"combine: {name}")
     ref_name, ref_ds = opened[0]
     ref_fp = _fingerprint(ref_ds)
     for name, ds in opened[1:]:
