@@ -33,7 +33,7 @@ import dask
 from ensemble.run.jobqueue import ClusterConfig, open_cluster
 from ensemble.threads import THREAD_VARIABLES
 
-__all__ = ["connect", "SYNCHRONOUS"]
+__all__ = ["connect", "memory_slots", "SYNCHRONOUS"]
 
 SYNCHRONOUS = ("synchronous", "sync", "single-threaded")
 
@@ -42,6 +42,36 @@ def _wants_synchronous(client) -> bool:
     if isinstance(client, str):
         return client in SYNCHRONOUS
     return client is None and dask.config.get("scheduler", None) in SYNCHRONOUS
+
+
+def memory_slots(client, n_workers: int | None = None) -> tuple[int | None, float | None]:
+    """What the memory guard must count for a run on ``client`` (see :func:`connect`).
+
+    Returns
+    -------
+    concurrent : int or None
+        Realizations that run at once on this machine: 1 in this process, one per worker of the
+        local cluster (``n_workers``, default one per CPU as Dask counts them); None when the
+        workers run elsewhere (a scheduler address, a batch cluster, a given ``Client``).
+    worker_memory : float or None
+        For a given ``distributed.Client``: the smallest ``memory_limit`` per thread of its
+        workers, in bytes (None when they set no limit).
+    """
+    if _wants_synchronous(client):
+        return 1, None
+    if client is None or (isinstance(client, ClusterConfig) and client.kind == "local"):
+        if n_workers is None:
+            from dask.system import CPU_COUNT
+
+            n_workers = CPU_COUNT
+        return n_workers, None
+    from distributed import Client
+
+    if isinstance(client, Client):
+        workers = client.scheduler_info().get("workers", {}).values()
+        limits = [w["memory_limit"] / max(1, w.get("nthreads", 1)) for w in workers if w.get("memory_limit")]
+        return None, (min(limits) if limits else None)
+    return None, None
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from ensemble.run import checkpoint as ckpt
 from ensemble.run import cost
 from ensemble.run import seeds
 from ensemble import validation
-from ensemble.run.cluster import connect
+from ensemble.run.cluster import connect, memory_slots
 from ensemble.io.dataset import build_dataset, provenance_attrs
 from ensemble.engines import engine_choices
 from ensemble.models.disorder import LAWS, Disorder
@@ -211,12 +211,14 @@ def plan_grid(
     checkpoint: str | Path | None = None,
     batch_size: int | None = None,
     max_memory: float | None = None,
+    client=None,
 ) -> Plan:
     """Check every argument of :func:`run_grid` and the cost of the run, allocating nothing.
 
     This is the only validation of a run: :func:`run_grid` and ``mbl-avalanche run --dry-run`` both
     call it, so a dry run refuses exactly what the run would refuse. Arguments as in
-    :func:`run_grid`.
+    :func:`run_grid`; ``client`` tells the memory guard how many realizations run at once on this
+    machine (:func:`ensemble.run.cluster.memory_slots`).
 
     Raises
     ------
@@ -271,10 +273,11 @@ def plan_grid(
                          f"({ckpt.explain_mismatch(json.dumps(manifest), fp)}); use another checkpoint directory")
 
     n_steps = int(steps[-1])
+    concurrent, worker_memory = memory_slots(client, n_workers)
     verdicts = {
         L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps,
                                    n_times=len(steps), engine=engine, unraveling=unraveling, noise=noise,
-                                   max_memory=max_memory)
+                                   max_memory=max_memory, concurrent=concurrent, worker_memory=worker_memory)
         for L_ in Ls
     }
     per_point = max(Ls) * 8 + sum(2 * len(steps) * 8 * math.prod(OBSERVABLES.get(name)().shape(max(Ls)))
@@ -461,7 +464,7 @@ def run_grid(
         n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
         entanglement=entanglement, observables=observables, disorder=disorder, initial_state=initial_state,
         bath_site=bath_site, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
-        batch_size=batch_size, max_memory=max_memory,
+        batch_size=batch_size, max_memory=max_memory, client=client,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
     entropy, counts = spec.entropy, plan.counts
