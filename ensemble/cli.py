@@ -81,7 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cluster", choices=KINDS,
                      help="cluster.kind: where the workers come from (batch settings: --set cluster.KEY=...)")
     run.add_argument("--jobs", type=int, metavar="N", help="cluster.jobs: batch jobs to keep running")
-    run.add_argument("--tls", action="store_true", help="cluster.tls: TLS with temporary credentials (local cluster)")
+    tls = run.add_mutually_exclusive_group()
+    tls.add_argument("--tls", action="store_true", default=None,
+                     help="cluster.tls = true: TLS with temporary credentials (the local cluster's default)")
+    tls.add_argument("--no-tls", dest="tls", action="store_false",
+                     help="cluster.tls = false: a plain local cluster, open to every user of this host")
     run.add_argument("--checkpoint", metavar="DIR",
                      help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success; "
                      "a directory given here is kept)")
@@ -135,7 +139,7 @@ def _resolved_config(args) -> dict:
         if args.workers < 1:
             raise CLIError(f"--workers must be >= 1 (omit it for one worker per CPU core); got {args.workers}")
         cfg["run"]["workers"] = args.workers
-    for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls or None)):
+    for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls)):
         if value is not None:
             cfg["cluster"][key] = value
     return cfg

@@ -1,22 +1,25 @@
 """Where the tasks run: a local cluster by default, an existing scheduler, or none (debugging).
 
 * ``client=None``: start a ``distributed.LocalCluster`` of single-threaded worker processes bound
-  to 127.0.0.1 (scheduler and dashboard: nothing is opened to the network), print the dashboard
-  link, and close it afterwards.
+  to 127.0.0.1 (scheduler and dashboard: nothing is opened to the network) and secured with TLS,
+  print the dashboard link, and close it afterwards.
 * ``client="tcp://host:port"``: connect to a running scheduler (``dask scheduler`` /
   ``dask worker`` by hand, or dask-jobqueue on a batch cluster); its workers are configured there.
 * ``client=<distributed.Client>``: use it as it is and leave it open.
 * ``client="synchronous"`` (or ``dask.config.set(scheduler="synchronous")``): no cluster, tasks run
   one after the other in this process: the same numbers, for debugging.
 * ``client=ClusterConfig(...)`` (:mod:`ensemble.run.jobqueue`, the TOML ``[cluster]`` table): a local
-  cluster (optionally with TLS), a scheduler address, or a dask-jobqueue batch cluster (SLURM, PBS,
-  SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
+  cluster (``tls=False`` for a plain one), a scheduler address, or a dask-jobqueue batch cluster
+  (SLURM, PBS, SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
 
-Security: the plain local cluster accepts any connection to its 127.0.0.1 port, and a Dask
-client can run arbitrary code on the workers, so on a host shared with other users (a login node)
-any of them could act as you. ``ClusterConfig(kind="local", tls=True)`` (``--tls``) encrypts and
-authenticates every connection with credentials that exist only in this process's memory
-(``distributed.security.Security.temporary()``): a client without them cannot connect.
+Security: a Dask client can run arbitrary code on the scheduler and the workers, and a plain local
+cluster accepts any connection to its 127.0.0.1 ports, so on a host shared with other users (a
+login node) any of them could act as you. The local cluster is therefore secured by default: TLS
+encrypts and authenticates every connection with credentials that exist only in this process's
+memory (``distributed.security.Security.temporary()``), so a client without them cannot connect.
+It costs ~0.2-0.5 s of start-up (2 workers). ``ClusterConfig(kind="local", tls=False)``
+(``--no-tls``) opts out. The dashboard stays plain HTTP on 127.0.0.1: any local user can *view*
+it (task names, progress, worker memory), not run code; see docs/cluster.md for an SSH tunnel.
 """
 
 from __future__ import annotations
@@ -117,14 +120,13 @@ def connect(
     if isinstance(client, Client):
         yield client
         return
-    security = None
+    tls = True  # the local cluster's default
     if isinstance(client, ClusterConfig):
         if client.is_batch:
             with open_cluster(client, omp_threads=omp_threads, verbose=verbose) as cluster, Client(cluster) as own:
                 yield own
             return
-        if client.tls:
-            security = _temporary_security()
+        tls = client.tls is not False
         client = client.address or None
     if isinstance(client, str):
         try:
@@ -141,6 +143,7 @@ def connect(
     if client is not None:
         raise ValueError(f"client must be None, an address string, a ClusterConfig or a distributed.Client; "
                          f"got {client!r}")
+    security = _temporary_security() if tls else None
     threads = str(omp_threads)
     env = {var: threads for var in THREAD_VARIABLES}
     cluster = None
@@ -201,4 +204,5 @@ def _temporary_security():
     try:
         return Security.temporary()
     except ImportError:
-        raise ImportError("cluster.tls needs the cryptography package: pip install 'mbl-avalanche[cluster]'") from None
+        raise ImportError("the TLS-secured local cluster needs the cryptography package: pip install cryptography "
+                          "(or opt out: --no-tls, cluster.tls = false)") from None
