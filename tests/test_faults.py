@@ -302,3 +302,40 @@ def test_no_dask_warnings_when_a_checkpoint_part_cannot_be_written(config, tmp_p
     assert "CancelledError" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
     _one_line_error(proc.stderr, "cannot write the checkpoint part", "No space left on device",
                     "3 finished batches are kept")
+
+
+class TestInterruptInsideTheWriter:
+    """A real SIGINT while the netCDF library writes (where xarray holds its HDF5 lock: an interrupt
+    there used to leave the lock held and hang the clean-up) acts once the write is done."""
+
+    @staticmethod
+    def _interrupting_write(monkeypatch, which):
+        write = xr.Dataset.to_netcdf
+        sent = []
+
+        def patched(self, path, *args, **kwargs):
+            if which(str(path)) and not sent:
+                sent.append(path)
+                os.kill(os.getpid(), signal.SIGINT)  # arrives while the write below runs
+            return write(self, path, *args, **kwargs)
+
+        monkeypatch.setattr(xr.Dataset, "to_netcdf", patched)
+        return sent
+
+    def test_a_part_being_written_is_saved_then_the_run_stops(self, tmp_path, monkeypatch):
+        import ensemble
+        from ensemble.run.grid import RunInterrupted
+
+        sent = self._interrupting_write(monkeypatch, lambda p: "part-" in p)
+        with pytest.raises(RunInterrupted):
+            ensemble.run_grid(L=4, W=1.0, delta=1.0, t_final=2.0, n_times=4, n_realizations=4, batch_size=1, seed=2,
+                              client="synchronous", progress=False, checkpoint=tmp_path / "ck")
+        assert len(sent) == 1 and len(list((tmp_path / "ck").glob("part-*.nc"))) == 1
+        assert _leftovers(tmp_path) == []
+
+    def test_an_interrupted_final_write_leaves_no_output(self, config, tmp_path, capsys, monkeypatch, in_process):
+        out = tmp_path / "o.nc"
+        self._interrupting_write(monkeypatch, lambda p: ".o.nc." in p)
+        assert _main(["run", str(config), "-o", str(out), "--quiet"]) == 130
+        assert "4 finished batches are saved" in capsys.readouterr().err
+        assert not out.exists() and _leftovers(tmp_path) == []

@@ -43,7 +43,7 @@ import numpy as np
 import xarray as xr
 
 from analysis import plausibility
-from ensemble.io.atomic import pid_alive, remove_stale_temporaries, temporary_name
+from ensemble.io.atomic import interrupts_deferred, pid_alive, remove_stale_temporaries, temporary_name
 from ensemble.observables import OBSERVABLES
 from ensemble.run.seeds import w_key
 
@@ -88,8 +88,9 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
     tmp = temporary_name(path)
     try:
-        part.to_netcdf(tmp)
-        os.replace(tmp, path)
+        with interrupts_deferred():  # the finished batch is saved, then a Ctrl-C acts
+            part.to_netcdf(tmp)
+            os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         free = shutil.disk_usage(directory).free / 2**20

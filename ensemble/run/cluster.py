@@ -25,14 +25,13 @@ it (task names, progress, worker memory), not run code; see docs/cluster.md for 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dask
 
+from ensemble.io.atomic import interrupts_deferred
 from ensemble.run.jobqueue import ClusterConfig, open_cluster
 from ensemble.threads import THREAD_VARIABLES
 
@@ -148,7 +147,7 @@ def connect(
     env = {var: threads for var in THREAD_VARIABLES}
     cluster = None
     try:
-        with _interrupt_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
+        with interrupts_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
             cluster = LocalCluster(
                 n_workers=n_workers,
                 threads_per_worker=1,
@@ -174,27 +173,6 @@ def connect(
     finally:
         own.close()
         cluster.close()
-
-
-@contextmanager
-def _interrupt_deferred() -> Iterator[None]:
-    """Record a Ctrl-C (SIGINT) during the block and act on it when the block is over.
-
-    Interrupting ``LocalCluster(...)`` half-way leaves a cluster nobody can close (Dask then prints
-    tracebacks at exit); deferred, the interrupt reaches the caller with the cluster up, and the
-    caller closes it. Only the main thread receives signals; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
 
 
 def _temporary_security():
