@@ -308,6 +308,13 @@ class TestInterruptInsideTheWriter:
     """A real SIGINT while the netCDF library writes (where xarray holds its HDF5 lock: an interrupt
     there used to leave the lock held and hang the clean-up) acts once the write is done."""
 
+    @pytest.fixture(autouse=True)
+    def python_sigint(self):
+        """Python's own Ctrl-C handler (importing dask_jobqueue.runner, as other tests do, replaces it)."""
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        yield
+        signal.signal(signal.SIGINT, previous)
+
     @staticmethod
     def _interrupting_write(monkeypatch, which):
         write = xr.Dataset.to_netcdf
