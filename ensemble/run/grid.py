@@ -424,10 +424,10 @@ def run_grid(
     bath_site : int
         The bath site b, 1 <= b <= min(L) (default 1, the chain's end).
     client : None, str, ensemble.run.jobqueue.ClusterConfig or distributed.Client
-        Where to run (:mod:`ensemble.run.cluster`): None starts a local cluster with the dashboard on
-        127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process; a
-        ``ClusterConfig`` starts a TLS-secured local cluster or a batch-queue cluster (SLURM, PBS,
-        SGE through dask-jobqueue) whose lost jobs are resubmitted.
+        Where to run (:mod:`ensemble.run.cluster`): None starts a TLS-secured local cluster with the
+        dashboard on 127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs
+        in-process; a ``ClusterConfig`` starts a local cluster (``tls=False``: a plain one) or a
+        batch-queue cluster (SLURM, PBS, SGE through dask-jobqueue) whose lost jobs are resubmitted.
     n_workers : int, optional
         Worker processes of the default local cluster (>= 1; default: one per CPU).
     omp_threads : int
