@@ -6,22 +6,30 @@ ended by SIGTERM (a batch system's wall-time limit) with 143, both after saying 
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import inspect
-import logging
-import math
-import os
-import shlex
-import shutil
 import signal
 import sys
-import tempfile
-import threading
-from pathlib import Path
 
-from ensemble.run.jobqueue import KINDS
-from ensemble.threads import pin_threads
+if getattr(sys.modules.get("__mp_main__"), "__name__", None) == "__mp_main__":
+    # A local Dask worker this command started: multiprocessing spawns it by re-running the command's
+    # main script under the name __mp_main__, which imports this module first. A terminal's Ctrl-C
+    # reaches the whole process group; the command, not each worker, stops the run, so a worker
+    # ignores it from here on, even while it is still importing (no traceback from each worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import inspect  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import shlex  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ensemble.run.jobqueue import KINDS  # noqa: E402
+from ensemble.threads import pin_threads  # noqa: E402
 
 EXAMPLES = """\
 examples:
@@ -77,7 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cluster", choices=KINDS,
                      help="cluster.kind: where the workers come from (batch settings: --set cluster.KEY=...)")
     run.add_argument("--jobs", type=int, metavar="N", help="cluster.jobs: batch jobs to keep running")
-    run.add_argument("--tls", action="store_true", help="cluster.tls: TLS with temporary credentials (local cluster)")
+    tls = run.add_mutually_exclusive_group()
+    tls.add_argument("--tls", action="store_true", default=None,
+                     help="cluster.tls = true: TLS with temporary credentials (the local cluster's default)")
+    tls.add_argument("--no-tls", dest="tls", action="store_false",
+                     help="cluster.tls = false: a plain local cluster, open to every user of this host")
     run.add_argument("--checkpoint", metavar="DIR",
                      help="keep per-batch part files here (default: OUTPUT.checkpoint, removed on success; "
                      "a directory given here is kept)")
@@ -137,7 +149,7 @@ def _resolved_config(args) -> dict:
         if args.workers < 1:
             raise CLIError(f"--workers must be >= 1 (omit it for one worker per CPU core); got {args.workers}")
         cfg["run"]["workers"] = args.workers
-    for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls or None)):
+    for key, value in (("kind", args.cluster), ("jobs", args.jobs), ("tls", args.tls)):
         if value is not None:
             cfg["cluster"][key] = value
     return cfg
@@ -216,24 +228,43 @@ def _dry_run(cfg: dict, plan) -> None:
           f"seed: {seed}")
 
 
+def _saved_batches(ckpt: Path) -> int:
+    return len(list(ckpt.glob("part-*.nc"))) if ckpt.is_dir() else 0
+
+
 def _checkpoint_note(ckpt: Path) -> str:
-    n = len(list(ckpt.glob("part-*.nc"))) if ckpt.is_dir() else 0
-    return f"; {n} finished batches are kept in {ckpt}, rerun the same command to resume" if n else ""
+    n = _saved_batches(ckpt)
+    return f"; {n} finished batches are kept in {ckpt}; resume with: {_command_line()}" if n else ""
 
 
-def _write(ds, out: Path, ckpt: Path) -> None:
-    """Write ``ds`` to ``out`` atomically; on failure remove the partial file and say where the data are."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        ds.to_netcdf(tmp)
-        os.replace(tmp, out)
-    except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors as RuntimeError
-        free = shutil.disk_usage(out.parent).free
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CLIError(f"could not write {out} ({reason}; {free / 2**20:.3g} MiB free on {out.parent})"
-                       f"{_checkpoint_note(ckpt)}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+def _command_line() -> str:
+    return "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _interrupted(ckpt: Path, plan) -> str:
+    """The line an interrupted run prints: what is saved (counted on disk) and how to resume."""
+    n = _saved_batches(ckpt)
+    if n:
+        seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded there)" if (
+            plan.entropy_source == "fresh") else ""
+        return f"interrupted; {n} finished batches are saved in {ckpt}{seed}; resume with: {_command_line()}"
+    return f"interrupted before any batch finished; nothing was saved; start again with: {_command_line()}"
+
+
+def _failure(exc: BaseException) -> str:
+    """``exc`` in one line, with the file it names."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    lines = str(exc).splitlines()
+    return lines[0] if lines else ""
+
+
+def _write(ds, out: Path) -> None:
+    """Write ``ds`` to ``out`` atomically (a failed or interrupted write leaves no file)."""
+    from ensemble.io.atomic import remove_stale_temporaries, write_netcdf
+
+    remove_stale_temporaries(out.parent, out.name)
+    write_netcdf(ds, out)
 
 
 @contextlib.contextmanager
@@ -258,8 +289,8 @@ def _sigterm_as_interrupt(terminated: list[int]):
 
 def _run(args) -> int:
     from ensemble import config
-    from ensemble.run import jobqueue
-    from ensemble import run_grid
+    from ensemble.run import checkpoint, jobqueue
+    from ensemble.run.grid import WorkersLost, run_grid
 
     cfg, kwargs, plan, cluster, out, ckpt = _prepare(args)
     if args.dry_run:
@@ -270,24 +301,27 @@ def _run(args) -> int:
         return 0
     terminated: list[int] = []
     try:
-        with _sigterm_as_interrupt(terminated):
+        # the lock is held until the output is written: no other run takes the directory in between
+        with _sigterm_as_interrupt(terminated), checkpoint.session(ckpt):
             ds = run_grid(checkpoint=ckpt, progress=not args.quiet, **kwargs)
-    except KeyboardInterrupt:  # RunInterrupted, a second Ctrl-C while stopping, or SIGTERM
-        again = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        seed = f" (its fresh seed entropy {plan.spec.entropy} is recorded in {ckpt})" if (
-            plan.entropy_source == "fresh") else ""
-        what = "terminated (SIGTERM)" if terminated else "interrupted"
-        print(f"\n{what}; finished batches are saved in {ckpt}{seed}; resume with: {again}", file=sys.stderr)
+            ds.attrs["command"] = _command_line()
+            ds.attrs["config"] = config.dumps(cfg)
+            try:
+                _write(ds, out)
+            except OSError as exc:
+                raise CLIError(f"{exc.strerror}{_checkpoint_note(ckpt)}") from None
+            if not args.checkpoint:
+                shutil.rmtree(ckpt, ignore_errors=True)
+    except KeyboardInterrupt:  # RunInterrupted, a second Ctrl-C while stopping, one during the write, or SIGTERM
+        line = _interrupted(ckpt, plan)
+        if terminated:
+            line = line.replace("interrupted", "terminated (SIGTERM)", 1)
+        print("\n" + line, file=sys.stderr)
         return 128 + signal.SIGTERM if terminated else 130
+    except WorkersLost as exc:
+        raise CLIError(f"{exc}{_checkpoint_note(ckpt)}") from None
     except (FloatingPointError, MemoryError, OverflowError, OSError, RuntimeError) as exc:
-        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).splitlines()
-        raise CLIError(f"{type(exc).__name__} during the run: {reason[0] if reason else ''}"
-                       f"{_checkpoint_note(ckpt)}") from None
-    ds.attrs["command"] = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    ds.attrs["config"] = config.dumps(cfg)
-    _write(ds, out, ckpt)
-    if not args.checkpoint:
-        shutil.rmtree(ckpt, ignore_errors=True)
+        raise CLIError(f"{type(exc).__name__} during the run: {_failure(exc)}{_checkpoint_note(ckpt)}") from None
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -296,15 +330,18 @@ def _combine(args) -> int:
     from ensemble.io.combine import combine
 
     out = Path(args.output)
+    if out.is_dir():
+        raise CLIError(f"output {out} is a directory; give a file name such as {out / 'combined.nc'}")
     if out.exists() and not args.overwrite:
         raise CLIError(f"output file {out} exists (use --overwrite to replace it)")
     if not out.parent.is_dir():
         raise CLIError(f"output directory {out.parent} does not exist")
     ds = combine(args.sources)
-    ds.attrs["command"] = "mbl-avalanche " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    tmp = out.with_name(out.name + ".tmp")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, out)
+    ds.attrs["command"] = _command_line()
+    try:
+        _write(ds, out)
+    except OSError as exc:
+        raise CLIError(exc.strerror) from None
     counts = ", ".join(f"L={L}: {n}" for L, n in zip(ds.L.values, ds.n_realizations.values))
     overlap = ds.attrs["overlap"]
     if overlap == "within tolerance":
@@ -341,8 +378,11 @@ def _open_dataset(path: Path):
     """A file this package wrote (a run, a combine or a reduced file, of any schema version), migrated."""
     import xarray as xr
 
+    from analysis.plausibility import check_dataset
     from analysis.schema import migrate
 
+    if path.is_dir():
+        raise CLIError(f"dataset {path} is a directory; give a netCDF file written by `mbl-avalanche run`")
     if not path.is_file():
         raise CLIError(f"dataset {path} not found")
     try:
@@ -355,9 +395,11 @@ def _open_dataset(path: Path):
         raise CLIError(f"{path} has neither 'sz' nor a per-realization 'imbalance': not a dataset written by "
                        "`mbl-avalanche run`, `combine` or analysis.per_realization_imbalance")
     try:
-        return migrate(ds)
+        ds = migrate(ds)
     except ValueError as exc:
         raise CLIError(f"{path}: {exc}") from None
+    check_dataset(ds, str(path))  # the schema and physically possible values; ValueError otherwise
+    return ds
 
 
 def _report(args) -> int:
@@ -481,9 +523,12 @@ def _dispatch(args) -> int:
         return _report(args)
     except (CLIError, ValueError, ConnectionError, OSError, ImportError, FloatingPointError, MemoryError,
             OverflowError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"mbl-avalanche: error: {message}", file=sys.stderr)
+        message = _failure(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0] if str(exc) else ""
+        print(f"mbl-avalanche: error: {message or type(exc).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a run (combine, report): nothing to resume, nothing half-written
+        print("\nmbl-avalanche: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -116,6 +116,8 @@ def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # the parser recurses once per bracket
+        raise ValueError(f"config file {path} nests arrays or tables too deeply") from None
     except UnicodeDecodeError:
         raise ValueError(f"config file {path} is not UTF-8 text (is it a TOML file?)") from None
     except OSError as exc:
@@ -124,17 +126,34 @@ def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
 
 def _literal(text: str) -> Any:
     try:
-        return tomllib.loads(f"value = {text}")["value"]
+        parsed = tomllib.loads(f"value = {text}")
     except tomllib.TOMLDecodeError:
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:/-]*", text):
             return text  # a bare word such as manybody or tcp://host:8786 is taken as a string
-        raise ValueError(f"--set value {text!r} is not a TOML literal") from None
+        raise ValueError(f"--set value {_shorten(text)!r} is not a TOML literal") from None
+    except RecursionError:  # the parser recurses once per bracket
+        raise ValueError(f"--set value {_shorten(text)!r} nests arrays too deeply") from None
+    if list(parsed) != ["value"]:  # e.g. a value that smuggles in a table or a second key
+        raise ValueError(f"--set value {_shorten(text)!r} is not a single TOML literal")
+    return parsed["value"]
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width] + "..."
 
 
 def apply_override(config: dict, assignment: str) -> None:
-    """Apply one ``table.key=value`` override in place."""
+    """Apply one ``table.key=value`` override in place.
+
+    Raises
+    ------
+    ValueError
+        Unless ``assignment`` is one line ``table.key=<one TOML literal>``.
+    """
+    if any(c in assignment for c in "\n\r\x00"):
+        raise ValueError(f"--set takes one line table.key=value; got {_shorten(assignment)!r}")
     if "=" not in assignment:
-        raise ValueError(f"--set expects table.key=value; got {assignment!r}")
+        raise ValueError(f"--set expects table.key=value; got {_shorten(assignment)!r}")
     dotted, text = (s.strip() for s in assignment.split("=", 1))
     if dotted.count(".") != 1:
         raise ValueError(f"--set key must be table.key (e.g. grid.L); got {dotted!r}")

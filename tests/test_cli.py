@@ -293,7 +293,7 @@ class TestOutputPath:
         out = tmp_path / "o.nc"
         assert main(["run", str(config), "-o", str(out), "--quiet"]) == 2
         err = _one_line_error(capsys, f"could not write {out}", "No space left on device", "MiB free on",
-                              "finished batches are kept in", "rerun the same command")
+                              "finished batches are kept in", "resume with: mbl-avalanche")
         assert "o.nc.checkpoint" in err
         assert sorted(p.name for p in tmp_path.iterdir()) == ["o.nc.checkpoint", "tiny.toml"]  # no partial file
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from analysis.plausibility import check_dataset
 from analysis.schema import migrate
 from ensemble.io.dataset import COMPRESSION, provenance_attrs
 
@@ -66,13 +67,26 @@ def _open(source: str | Path | xr.Dataset, k: int) -> tuple[str, xr.Dataset]:
             raise ValueError(f"combine: {path} is not a file")
         try:
             with xr.open_dataset(path) as opened:
+                _check_fits(path, opened.nbytes)
                 name, ds = str(path), opened.load()
         except (OSError, ValueError) as exc:
+            if str(exc).startswith("combine: "):
+                raise
             raise ValueError(f"combine: cannot read {path} as netCDF ({str(exc).splitlines()[0]})") from None
     try:
         return name, migrate(ds)
     except ValueError as exc:
         raise ValueError(f"combine: {name}: {exc}") from None
+
+
+def _check_fits(path: Path, nbytes: int) -> None:
+    """Refuse a source whose arrays (compressed on disk) would not fit in the memory available."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if nbytes > available:
+        raise ValueError(f"combine: {path} holds {nbytes / 2**30:.3g} GiB of arrays, more than the "
+                         f"{available / 2**30:.3g} GiB of memory available")
 
 
 def _fingerprint(ds: xr.Dataset) -> dict:
@@ -148,15 +162,18 @@ def combine(sources: Sequence[str | Path | xr.Dataset]) -> xr.Dataset:
     Raises
     ------
     ValueError
-        If a source cannot be read or has a newer schema version, belongs to another run (naming
-        the attribute that differs), holds a value that differs by more than
-        the tolerance from another source's on an overlapping realization, or NaN where
-        it holds a number (naming the variable, the block and the difference), or if the union is not
-        rectangular (at one L, the W values would hold different numbers of realizations).
+        If a source cannot be read or has a newer schema version, does not follow the Dataset schema
+        or holds values no run produces (:func:`analysis.plausibility.check_dataset`), belongs to
+        another run (naming the attribute that differs), holds a value that differs by more than the
+        tolerance from another source's on an overlapping realization, or NaN where it holds a number
+        (naming the variable, the block and the difference), or if the union is not rectangular (at
+        one L, the W values would hold different numbers of realizations).
     """
     if len(sources) == 0:
         raise ValueError("combine: give at least one source")
     opened = [_open(s, k) for k, s in enumerate(sources)]
+    for name, ds in opened:  # the schema, n_realizations and physically possible values, before any allocation
+        check_dataset(ds, f"combine: {name}")
     ref_name, ref_ds = opened[0]
     ref_fp = _fingerprint(ref_ds)
     for name, ds in opened[1:]:

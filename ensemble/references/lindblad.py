@@ -69,6 +69,9 @@ equals the symmetric (Strang) splitting, whose error is O(tau^2), not O(tau); co
 
 from __future__ import annotations
 
+import sys
+import time
+
 import numba
 import numpy as np
 import scipy.linalg as la
@@ -189,6 +192,37 @@ def _spectral_width(H: sp.csr_matrix) -> float:
     return float(np.max(diag + radius) - np.min(diag - radius))
 
 
+#: Seconds a continuous solve runs silently; after that it reports its progress on stderr that often.
+PROGRESS_INTERVAL = 10.0
+
+
+class _Progress:
+    """A line on stderr every :data:`PROGRESS_INTERVAL` s of a long solve: time reached, applications, time left."""
+
+    def __init__(self, bound: float, times: np.ndarray) -> None:
+        previous = np.r_[0.0, times[:-1]]
+        widths = np.maximum(times - previous, 0.0)
+        subs = np.maximum(1, np.ceil(bound * widths / _TAYLOR_THETA)) * (widths > 0)
+        self.total = float(sum(n * _taylor_terms(bound * w / n) for n, w in zip(subs, widths) if n))
+        self.t_final, self.done = float(times[-1]), 0
+        self.start = self.last = time.monotonic()
+        self.shown = False
+
+    def update(self, applications: int, t: float) -> None:
+        self.done += applications
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL:
+            return
+        self.last, self.shown = now, True
+        left = (now - self.start) / self.done * (self.total - self.done)
+        print(f"lindblad: t = {t:.4g} of {self.t_final:.4g}, {self.done:.3g} of ~{self.total:.3g} generator "
+              f"applications, {now - self.start:.0f} s elapsed, ~{left:.0f} s left", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.shown:
+            print(f"lindblad: done in {time.monotonic() - self.start:.0f} s", file=sys.stderr, flush=True)
+
+
 def _dephasing_evolution(
     H, bath_up: np.ndarray, kappa: float, rho0, times: np.ndarray
 ) -> np.ndarray:
@@ -232,13 +266,14 @@ def _dephasing_evolution(
         return out
 
     populations = np.empty((len(times), n))
+    progress = _Progress(bound, times)
     t_now = 0.0
     for k, t in enumerate(times):
         if t > t_now:
             n_sub = max(1, int(np.ceil(bound * (t - t_now) / _TAYLOR_THETA)))
             h = (t - t_now) / n_sub
             n_terms = _taylor_terms(bound * h)
-            for _ in range(n_sub):
+            for j in range(n_sub):
                 term, total = rho, rho.copy()
                 for m in range(1, n_terms + 1):
                     term = generator(term)
@@ -246,8 +281,10 @@ def _dephasing_evolution(
                     total += term
                 rho = total
                 rho *= np.exp(-0.5 * kappa * h)
+                progress.update(n_terms, t_now + (j + 1) * h)
             t_now = t
         populations[k] = np.diagonal(rho).real
+    progress.close()
     if not np.all(np.isfinite(populations)):
         raise FloatingPointError("the Lindblad evolution produced non-finite values")
     return populations

@@ -15,15 +15,19 @@ A checkpoint directory holds
 * ``lock``: the pid and host of the live run using the directory (created exclusively).
 
 On resume every part is verified. A part that cannot be opened, is not a part file, fails its
-checksum, has the wrong shape, holds non-finite values, or overlaps another part with different
-values is reported on stderr by file name, moved into ``rejected/`` and its realizations are
-recomputed; overlapping identical parts are fine. A well-formed part of *another* run (another
+checksum, has the wrong shape, holds non-finite values or values no run produces
+(:mod:`analysis.plausibility`: |Sz_j| > 1/2, Sz_tot != 0, not the start at t = 0), or overlaps
+another part with different values is reported on stderr by file name, moved into ``rejected/``
+and its realizations are recomputed. The checksum catches accidents (truncation, bit flips), not a
+file altered on purpose and re-checksummed: the plausibility checks refuse the gross forgeries,
+and only a recomputation proves a realization; overlapping identical parts are fine. A well-formed part of *another* run (another
 fingerprint) is not touched: the run is refused with an error naming the file and the parameters
 that differ. Files are netCDF, never pickles: opening a checkpoint never runs code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -32,12 +36,14 @@ import shutil
 import logging
 import socket
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from analysis import plausibility
+from ensemble.io.atomic import interrupts_deferred, pid_alive, remove_stale_temporaries, temporary_name
 from ensemble.observables import OBSERVABLES
 from ensemble.run.seeds import w_key
 
@@ -45,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "fingerprint", "explain_mismatch", "write_part", "load_parts", "PART_GLOB", "REJECTED", "MANIFEST",
-    "read_manifest", "write_manifest", "Lock", "checksum",
+    "read_manifest", "write_manifest", "Lock", "session", "checksum",
 ]
 
 PART_GLOB = "part-*.nc"
@@ -61,11 +67,6 @@ def fingerprint(**params) -> str:
 
 def _part_name(L: int, W: float, first: int, last: int) -> str:
     return f"part-L{L}-W{w_key(W)}-r{first:07d}-{last:07d}.nc"
-
-
-def _temporary(path: Path) -> Path:
-    """A name no other process uses: hidden, with host, pid and a random tag."""
-    return path.with_name(f".{path.name}.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
 
 
 def checksum(realization: np.ndarray, arrays: dict[str, np.ndarray]) -> str:
@@ -87,10 +88,11 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
         attrs={"run_fingerprint": fp, "L": int(L), "W": float(W), "checksum": checksum(r, arrays)},
     )
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
-    tmp = _temporary(path)
+    tmp = temporary_name(path)
     try:
-        part.to_netcdf(tmp)
-        os.replace(tmp, path)
+        with interrupts_deferred():  # the finished batch is saved, then a Ctrl-C acts
+            part.to_netcdf(tmp)
+            os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         free = shutil.disk_usage(directory).free / 2**20
@@ -162,6 +164,14 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int
         raise _Rejected("fails its checksum (the file was altered or corrupted)")
     if not all(np.all(np.isfinite(a)) for a in arrays.values()):
         raise _Rejected("holds non-finite values")
+    neel = json.loads(fp).get("initial_state", "neel") == "neel"
+    problems = {"sz": plausibility.sz_problem(arrays["sz"], starts_at_zero=steps[0] == 0, neel=neel)}
+    if "entanglement" in arrays:
+        problems["entanglement"] = plausibility.entanglement_problem(arrays["entanglement"], L,
+                                                                     starts_at_zero=steps[0] == 0)
+    for name, problem in problems.items():
+        if problem is not None:
+            raise _Rejected(f"{name} {problem}: no run writes that (altered file?)")
     return L, W, r.astype(np.int64), arrays
 
 
@@ -240,7 +250,7 @@ def read_manifest(directory: Path) -> dict | None:
 def write_manifest(directory: Path, fp: str) -> None:
     """Record the run's fingerprint in ``directory/run.json`` (atomically)."""
     path = directory / MANIFEST
-    tmp = _temporary(path)
+    tmp = temporary_name(path)
     try:
         tmp.write_text(fp)
         os.replace(tmp, path)
@@ -248,26 +258,28 @@ def write_manifest(directory: Path, fp: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+#: Lock files this process holds, with their nesting depth (a lock is re-entrant within a process).
+_HELD: dict[Path, int] = {}
+#: Seconds a lock file may stay empty or unreadable before it counts as a crashed run's leftover.
+_BEING_WRITTEN = 10.0
 
 
 class Lock:
     """An exclusive lock file ``directory/lock`` holding the owner's pid, host and start time.
 
     A lock whose owner ran on this host and no longer exists is stale and taken over (with a
-    note on stderr); a live one, or one from another host, refuses the second run.
+    warning through ``logging``), and so is one left empty or unreadable for more than 10 s (a crash between
+    creating and writing it); a live one, or one from another host, refuses the second run. Within
+    one process the lock is re-entrant: the command line holds it from the run to the written
+    output, and the run inside takes it again.
     """
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / LOCK
         self.held = False
+
+    def _key(self) -> Path:
+        return self.path.resolve()
 
     def acquire(self) -> None:
         """Create the lock file, replacing a stale one.
@@ -276,34 +288,62 @@ class Lock:
         ------
         ValueError
             If another live run (or a run on another host) holds the lock.
+        OSError
+            If the lock file cannot be created (a read-only directory), naming it.
         """
+        if self.held:
+            return
+        if self._key() in _HELD:
+            _HELD[self._key()] += 1
+            self.held = True
+            return
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                self._check_holder(me["host"])
+                stale = self._stale(me["host"])
+                if stale:
+                    logger.warning("checkpoint: removing the stale lock %s %s", self.path, stale)
+                    self.path.unlink(missing_ok=True)
                 continue
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot create the lock file {self.path}: {exc.strerror}") from None
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
+            _HELD[self._key()] = 1
             self.held = True
             return
         raise ValueError(f"checkpoint {self.path.parent} is locked by another run that keeps restarting")
 
-    def _check_holder(self, host: str) -> None:
+    def check(self) -> None:
+        """Refuse if another live run holds the lock (a stale lock passes: the run will take it over).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`acquire` would.
+        """
+        if self.path.exists() and self._key() not in _HELD:
+            self._stale(socket.gethostname())
+
+    def _stale(self, host: str) -> str:
+        """Why an existing lock file is stale ("" if it vanished); raises if a live run holds it."""
         try:
             holder = json.loads(self.path.read_text())
             pid, their_host = int(holder["pid"]), str(holder["host"])
         except FileNotFoundError:
-            return
+            return ""
         except (OSError, ValueError, KeyError, TypeError):
-            if time.time() - self.path.stat().st_mtime < 10:  # being written right now
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except FileNotFoundError:
+                return ""
+            if age < _BEING_WRITTEN:
                 raise ValueError(f"checkpoint {self.path.parent} is being locked by another run") from None
-            holder, pid, their_host = {}, -1, host
-        if their_host == host and not _alive(pid):
-            logger.warning("checkpoint: removing the stale lock %s of pid %s (no longer running)", self.path, pid)
-            self.path.unlink(missing_ok=True)
-            return
+            return f"(empty or unreadable for {age:.0f} s: a run that crashed while creating it)"
+        if their_host == host and not pid_alive(pid):
+            return f"of pid {pid} (no longer running)"
         raise ValueError(
             f"checkpoint {self.path.parent} is in use by pid {pid} on host {their_host} since "
             f"{holder.get('started', '?')}; wait for it, use another directory, or delete {self.path} "
@@ -311,7 +351,47 @@ class Lock:
         )
 
     def release(self) -> None:
-        """Remove the lock file if this process holds it."""
-        if self.held:
+        """Give the lock up; the file is removed when the outermost holder in this process releases it."""
+        if not self.held:
+            return
+        self.held = False
+        key = self._key()
+        _HELD[key] = _HELD.get(key, 1) - 1
+        if _HELD[key] <= 0:
+            del _HELD[key]
             self.path.unlink(missing_ok=True)
-            self.held = False
+
+
+@contextlib.contextmanager
+def session(directory: Path) -> Iterator[None]:
+    """Hold the lock of ``directory`` (created if missing) for the block.
+
+    Stale temporary files of crashed writers are removed once the lock is held. A directory this
+    call created that holds no part when the block ends is removed again, so a run that saved
+    nothing leaves nothing behind.
+
+    Raises
+    ------
+    ValueError
+        If another live run holds the directory.
+    OSError
+        If the directory or its lock cannot be created, naming the path.
+    """
+    directory = Path(directory)
+    created = not directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot create the checkpoint directory {directory}: {exc.strerror}") from None
+    lock = Lock(directory)
+    try:
+        lock.acquire()
+        if _HELD.get(lock._key()) == 1:  # the outermost holder tidies up
+            remove_stale_temporaries(directory)
+        yield
+    finally:
+        lock.release()
+        if created and directory.is_dir() and not any(directory.glob(PART_GLOB)):
+            (directory / MANIFEST).unlink(missing_ok=True)  # nothing was saved: leave nothing behind
+            with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
+                directory.rmdir()

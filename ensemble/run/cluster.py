@@ -1,22 +1,25 @@
 """Where the tasks run: a local cluster by default, an existing scheduler, or none (debugging).
 
 * ``client=None``: start a ``distributed.LocalCluster`` of single-threaded worker processes bound
-  to 127.0.0.1 (scheduler and dashboard: nothing is opened to the network), print the dashboard
-  link, and close it afterwards.
+  to 127.0.0.1 (scheduler and dashboard: nothing is opened to the network) and secured with TLS,
+  print the dashboard link, and close it afterwards.
 * ``client="tcp://host:port"``: connect to a running scheduler (``dask scheduler`` /
   ``dask worker`` by hand, or dask-jobqueue on a batch cluster); its workers are configured there.
 * ``client=<distributed.Client>``: use it as it is and leave it open.
 * ``client="synchronous"`` (or ``dask.config.set(scheduler="synchronous")``): no cluster, tasks run
   one after the other in this process: the same numbers, for debugging.
 * ``client=ClusterConfig(...)`` (:mod:`ensemble.run.jobqueue`, the TOML ``[cluster]`` table): a local
-  cluster (optionally with TLS), a scheduler address, or a dask-jobqueue batch cluster (SLURM, PBS,
-  SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
+  cluster (``tls=False`` for a plain one), a scheduler address, or a dask-jobqueue batch cluster
+  (SLURM, PBS, SGE) started for the run, whose lost jobs are resubmitted, and closed afterwards.
 
-Security: the plain local cluster accepts any connection to its 127.0.0.1 port, and a Dask
-client can run arbitrary code on the workers, so on a host shared with other users (a login node)
-any of them could act as you. ``ClusterConfig(kind="local", tls=True)`` (``--tls``) encrypts and
-authenticates every connection with credentials that exist only in this process's memory
-(``distributed.security.Security.temporary()``): a client without them cannot connect.
+Security: a Dask client can run arbitrary code on the scheduler and the workers, and a plain local
+cluster accepts any connection to its 127.0.0.1 ports, so on a host shared with other users (a
+login node) any of them could act as you. The local cluster is therefore secured by default: TLS
+encrypts and authenticates every connection with credentials that exist only in this process's
+memory (``distributed.security.Security.temporary()``), so a client without them cannot connect.
+It costs ~0.2-0.5 s of start-up (2 workers). ``ClusterConfig(kind="local", tls=False)``
+(``--no-tls``) opts out. The dashboard stays plain HTTP on 127.0.0.1: any local user can *view*
+it (task names, progress, worker memory), not run code; see docs/cluster.md for an SSH tunnel.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from contextlib import contextmanager
 
 import dask
 
+from ensemble.io.atomic import interrupts_deferred
 from ensemble.run.jobqueue import ClusterConfig, open_cluster
 from ensemble.threads import THREAD_VARIABLES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["connect", "SYNCHRONOUS"]
+__all__ = ["connect", "memory_slots", "SYNCHRONOUS"]
 
 SYNCHRONOUS = ("synchronous", "sync", "single-threaded")
 
@@ -41,6 +45,36 @@ def _wants_synchronous(client) -> bool:
     if isinstance(client, str):
         return client in SYNCHRONOUS
     return client is None and dask.config.get("scheduler", None) in SYNCHRONOUS
+
+
+def memory_slots(client, n_workers: int | None = None) -> tuple[int | None, float | None]:
+    """What the memory guard must count for a run on ``client`` (see :func:`connect`).
+
+    Returns
+    -------
+    concurrent : int or None
+        Realizations that run at once on this machine: 1 in this process, one per worker of the
+        local cluster (``n_workers``, default one per CPU as Dask counts them); None when the
+        workers run elsewhere (a scheduler address, a batch cluster, a given ``Client``).
+    worker_memory : float or None
+        For a given ``distributed.Client``: the smallest ``memory_limit`` per thread of its
+        workers, in bytes (None when they set no limit).
+    """
+    if _wants_synchronous(client):
+        return 1, None
+    if client is None or (isinstance(client, ClusterConfig) and client.kind == "local"):
+        if n_workers is None:
+            from dask.system import CPU_COUNT
+
+            n_workers = CPU_COUNT
+        return n_workers, None
+    from distributed import Client
+
+    if isinstance(client, Client):
+        workers = client.scheduler_info().get("workers", {}).values()
+        limits = [w["memory_limit"] / max(1, w.get("nthreads", 1)) for w in workers if w.get("memory_limit")]
+        return None, (min(limits) if limits else None)
+    return None, None
 
 
 @contextmanager
@@ -86,14 +120,13 @@ def connect(
     if isinstance(client, Client):
         yield client
         return
-    security = None
+    tls = True  # the local cluster's default
     if isinstance(client, ClusterConfig):
         if client.is_batch:
             with open_cluster(client, omp_threads=omp_threads, verbose=verbose) as cluster, Client(cluster) as own:
                 yield own
             return
-        if client.tls:
-            security = _temporary_security()
+        tls = client.tls is not False
         client = client.address or None
     if isinstance(client, str):
         try:
@@ -110,18 +143,30 @@ def connect(
     if client is not None:
         raise ValueError(f"client must be None, an address string, a ClusterConfig or a distributed.Client; "
                          f"got {client!r}")
+    security = _temporary_security() if tls else None
     threads = str(omp_threads)
     env = {var: threads for var in THREAD_VARIABLES}
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0" if dashboard else None,
-        env=env,
-        security=security,
-    )
-    own = Client(cluster)
+    cluster = None
+    try:
+        with interrupts_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0" if dashboard else None,
+                env=env,
+                security=security,
+            )
+        own = Client(cluster)
+    except BaseException:
+        if cluster is not None:
+            logging.disable(logging.WARNING)  # closing a half-used cluster logs what tells the user nothing
+            try:
+                cluster.close()
+            finally:
+                logging.disable(logging.NOTSET)
+        raise
     try:
         if verbose and dashboard:
             logger.info("Dask dashboard: %s", own.dashboard_link)
@@ -138,4 +183,5 @@ def _temporary_security():
     try:
         return Security.temporary()
     except ImportError:
-        raise ImportError("cluster.tls needs the cryptography package: pip install 'mbl-avalanche[cluster]'") from None
+        raise ImportError("the TLS-secured local cluster needs the cryptography package: pip install cryptography "
+                          "(or opt out: --no-tls, cluster.tls = false)") from None

@@ -22,7 +22,8 @@ from ensemble.models.xxz import XXZChain
 
 __all__ = [
     "resolved_engine", "seconds_per_realization", "bytes_per_realization", "spectral_width_bound",
-    "available_memory", "check_memory", "check_realization", "Verdict", "MAX_STEPS",
+    "available_memory", "total_memory", "check_memory", "check_realization", "Verdict", "MAX_STEPS",
+    "MEMORY_CALIBRATION", "WORKER_BASELINE", "WORKER_KILL_FRACTION",
     "MAX_ORDER_PER_STEP", "MAX_MATVECS", "MAX_PHASE_PER_STEP",
 ]
 
@@ -42,15 +43,31 @@ def seconds_per_realization(
     return chosen.seconds(L, n_steps)
 
 
-def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "auto") -> int:
-    """Estimated peak working memory (bytes) of one realization plus its stored result."""
+#: Measured peak resident memory above the baseline over the uncalibrated estimate, rounded up
+#: (``benchmarks/memory_per_realization.py``: 1.41, 1.49, 1.24 at L = 18, 20, 22 with the entanglement
+#: entropy stored; 1.15 at L = 24 without it, measured on a larger machine).
+MEMORY_CALIBRATION = 1.5
+#: Resident memory of a worker process before its first realization (imports of numpy, QuSpin, numba,
+#: xarray and Dask, and an L = 4 realization: 286 MiB measured), rounded up.
+WORKER_BASELINE = 300 * 2**20
+#: The share of a local worker's memory limit (total memory / workers) at which Dask's nanny kills it.
+WORKER_KILL_FRACTION = 0.95
+
+
+def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "auto", *, calibrated: bool = True) -> int:
+    """Estimated peak working memory (bytes) of one realization plus its stored result.
+
+    ``calibrated=False`` gives the bare count of the arrays (the Sz table, the state vectors, the
+    CSR matrix of H0); by default it is scaled by :data:`MEMORY_CALIBRATION`, the measured ratio of
+    the peak resident memory to that count (temporaries, allocator slack).
+    """
     result = 2 * n_times * L * 8
     if resolved_engine(engine, delta) == "gaussian":
         work = 8 * L * L * 16  # a few L x L complex matrices
     else:
         ns = comb(L, L // 2)
         work = ns * (L * 8 + 6 * 16) + ns * L * 3 * 12  # Sz table, state vectors, CSR matrix
-    return int(result + work)
+    return int((result + work) * (MEMORY_CALIBRATION if calibrated else 1.0))
 
 
 #: The largest number of tau steps a run may take (1e8: ~50 x the paper's longest runs).
@@ -83,6 +100,13 @@ def available_memory() -> int:
     return int(psutil.virtual_memory().available)
 
 
+def total_memory() -> int:
+    """Bytes of memory of this machine (``psutil``)."""
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
 def check_memory(what: str, needed: float, max_memory: float | None) -> None:
     """Raise ``ValueError`` if ``needed`` bytes exceed ``max_memory`` GiB (default: what is free)."""
     if max_memory is None:
@@ -106,17 +130,24 @@ class Verdict:
         Single-core seconds and peak bytes of one realization.
     matvecs : float
         H0 applications per realization (many-body engine; 0 otherwise).
+    concurrent : int or None
+        Realizations that run at once on this machine (local workers); None when they run elsewhere.
     """
 
     engine: str
     seconds: float
     memory: float
     matvecs: float
+    concurrent: int | None = None
 
     def summary(self) -> str:
         """One line: the estimates that the limits are compared with."""
         mv = f", ~{self.matvecs:.3g} H0 applications" if self.matvecs else ""
-        return f"~{self.seconds:.3g} s and ~{self.memory / 2**20:.3g} MiB per realization{mv}"
+        at_once = ""
+        if self.concurrent is not None and self.concurrent > 1:
+            total = self.concurrent * (self.memory + WORKER_BASELINE)
+            at_once = f" (x {self.concurrent} at once with the workers: ~{total / 2**20:.3g} MiB)"
+        return f"~{self.seconds:.3g} s and ~{self.memory / 2**20:.3g} MiB per realization{at_once}{mv}"
 
 
 def check_realization(
@@ -133,6 +164,8 @@ def check_realization(
     unraveling: str = "kick",
     noise: str = "trajectory",
     max_memory: float | None = None,
+    concurrent: int | None = 1,
+    worker_memory: float | None = None,
 ) -> Verdict:
     """Refuse a realization that cannot finish or cannot fit, before anything is allocated.
 
@@ -148,6 +181,13 @@ def check_realization(
         As in :func:`ensemble.run_grid`.
     max_memory : float, optional
         GiB one realization may use; default: the memory available on this machine.
+    concurrent : int or None
+        Realizations that run at once on this machine: 1 in this process, the number of workers of
+        a local cluster (one single-threaded worker each). Together, with a worker process's
+        baseline each, they must fit the memory available here and stay below the share of the
+        machine's memory at which Dask kills a local worker. None: they run elsewhere.
+    worker_memory : float, optional
+        Bytes per thread of the workers of a running scheduler (their ``memory_limit``), when known.
 
     Returns
     -------
@@ -165,6 +205,21 @@ def check_realization(
     engine_text = "many-body engine, sector dimension " + str(comb(L, L // 2)) if resolved == "manybody" else (
         "free-fermion engine")
     check_memory(f"one realization at L={L} ({engine_text})", memory, max_memory)
+    if concurrent is not None and concurrent > 1:
+        limit = min(available_memory(), WORKER_KILL_FRACTION * total_memory())
+        need = concurrent * (memory + WORKER_BASELINE)
+        if need > limit:
+            raise ValueError(
+                f"{concurrent} realizations at once at L={L} ({concurrent} workers, ~{memory / 2**20:.3g} MiB each "
+                f"plus ~{WORKER_BASELINE / 2**20:.3g} MiB per worker process) need ~{need / 2**20:.3g} MiB, more "
+                f"than the {limit / 2**20:.3g} MiB this machine can give them; use at most "
+                f"{max(1, int(limit // (memory + WORKER_BASELINE)))} workers (--workers, run.workers)"
+            )
+    if worker_memory is not None and memory + WORKER_BASELINE > WORKER_KILL_FRACTION * worker_memory:
+        raise ValueError(
+            f"one realization at L={L} ({engine_text}) needs ~{(memory + WORKER_BASELINE) / 2**20:.3g} MiB with its "
+            f"worker process, more than the {worker_memory / 2**20:.3g} MiB per thread the scheduler's workers have"
+        )
     if n_steps > MAX_STEPS:
         raise ValueError(f"t_final / tau = {n_steps:.3g} steps exceeds the limit of {MAX_STEPS:.0e} steps "
                          f"(tau={tau:g}); use a larger tau or a smaller t_final")
@@ -193,4 +248,4 @@ def check_realization(
             f"{MAX_PHASE_PER_STEP:.0e} rad that double precision resolves"
         )
     return Verdict(engine=resolved, seconds=seconds_per_realization(L, delta, n_steps, engine, unraveling, noise),
-                   memory=memory, matvecs=matvecs)
+                   memory=memory, matvecs=matvecs, concurrent=concurrent)

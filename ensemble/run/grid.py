@@ -30,7 +30,7 @@ from ensemble.run import cost
 from ensemble.run import seeds
 from ensemble import validation
 from ensemble.engines.batched_kernels import gpu_unavailable_reason
-from ensemble.run.cluster import SYNCHRONOUS, connect
+from ensemble.run.cluster import SYNCHRONOUS, connect, memory_slots
 from ensemble.threads import limit_threads
 from ensemble.io.dataset import build_dataset, provenance_attrs
 from ensemble.engines import DEVICES, engine_choices
@@ -40,7 +40,7 @@ from ensemble.observables import OBSERVABLES
 from ensemble.run.realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
 
 __all__ = [
-    "run_grid", "plan_grid", "Plan", "RunInterrupted", "sample_steps", "resolve_steps", "validate_grid",
+    "run_grid", "plan_grid", "Plan", "RunInterrupted", "WorkersLost", "sample_steps", "resolve_steps", "validate_grid",
     "auto_batch_size", "dataset_attrs",
 ]
 
@@ -61,12 +61,15 @@ def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
 
     Rounding to the step grid merges neighbouring early times, so *at most* ``n_times`` steps
     come back: e.g. ``n_times = 40`` with ``t_final = 200`` and ``tau = 0.05`` gives 37, because
-    the first log-spaced times 1, 1.25, 1.6, ... steps round to 1, 1, 2, ....
+    the first log-spaced times 1, 1.25, 1.6, ... steps round to 1, 1, 2, .... The last step is
+    always ``t_final / tau``: ``n_times = 2`` samples t = 0 and t_final.
     """
     n_times = validation.integer("n_times", n_times, minimum=2, maximum=MAX_TIMES)
     n_final = _steps_of(np.array([t_final]), tau, "t_final")[0]
     if n_final < 1:
         raise ValueError(f"t_final must be at least one step tau={tau:g}; got t_final={t_final:g}")
+    if n_times == 2:  # geomspace of one point is its start, not t_final
+        return np.array([0, n_final], dtype=np.int64)
     steps = np.unique(np.round(np.geomspace(1, n_final, n_times - 1)).astype(np.int64))
     return np.r_[0, steps]
 
@@ -211,12 +214,14 @@ def plan_grid(
     batch_size: int | None = None,
     max_memory: float | None = None,
     device: str = "cpu",
+    client=None,
 ) -> Plan:
     """Check every argument of :func:`run_grid` and the cost of the run, allocating nothing.
 
     This is the only validation of a run: :func:`run_grid` and ``mbl-avalanche run --dry-run`` both
     call it, so a dry run refuses exactly what the run would refuse. Arguments as in
-    :func:`run_grid`.
+    :func:`run_grid`; ``client`` tells the memory guard how many realizations run at once on this
+    machine (:func:`ensemble.run.cluster.memory_slots`).
 
     Raises
     ------
@@ -256,6 +261,7 @@ def plan_grid(
             raise ValueError(f"checkpoint must be a directory; {directory} is a file")
         if directory.is_dir():
             manifest = ckpt.read_manifest(directory)
+            ckpt.Lock(directory).check()  # a live run holds it: the dry run says so too
     if seed is None and manifest is not None and "seed_entropy" in manifest:
         entropy, source = int(manifest["seed_entropy"]), "checkpoint"
     else:
@@ -271,10 +277,11 @@ def plan_grid(
                          f"({ckpt.explain_mismatch(json.dumps(manifest), fp)}); use another checkpoint directory")
 
     n_steps = int(steps[-1])
+    concurrent, worker_memory = memory_slots(client, n_workers)
     verdicts = {
         L_: cost.check_realization(L=L_, W=max(Ws), delta=delta, J=J, tau=tau, gamma=gamma, n_steps=n_steps,
                                    n_times=len(steps), engine=engine, unraveling=unraveling, noise=noise,
-                                   max_memory=max_memory)
+                                   max_memory=max_memory, concurrent=concurrent, worker_memory=worker_memory)
         for L_ in Ls
     }
     per_point = max(Ls) * 8 + sum(2 * len(steps) * 8 * math.prod(OBSERVABLES.get(name)().shape(max(Ls)))
@@ -426,10 +433,10 @@ def run_grid(
     bath_site : int
         The bath site b, 1 <= b <= min(L) (default 1, the chain's end).
     client : None, str, ensemble.run.jobqueue.ClusterConfig or distributed.Client
-        Where to run (:mod:`ensemble.run.cluster`): None starts a local cluster with the dashboard on
-        127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs in-process; a
-        ``ClusterConfig`` starts a TLS-secured local cluster or a batch-queue cluster (SLURM, PBS,
-        SGE through dask-jobqueue) whose lost jobs are resubmitted.
+        Where to run (:mod:`ensemble.run.cluster`): None starts a TLS-secured local cluster with the
+        dashboard on 127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs
+        in-process; a ``ClusterConfig`` starts a local cluster (``tls=False``: a plain one) or a
+        batch-queue cluster (SLURM, PBS, SGE through dask-jobqueue) whose lost jobs are resubmitted.
     n_workers : int, optional
         Worker processes of the default local cluster (>= 1; default: one per CPU).
     omp_threads : int
@@ -466,7 +473,7 @@ def run_grid(
         n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
         entanglement=entanglement, observables=observables, disorder=disorder, initial_state=initial_state,
         bath_site=bath_site, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
-        batch_size=batch_size, max_memory=max_memory, device=device,
+        batch_size=batch_size, max_memory=max_memory, device=device, client=client,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint
     if spec.device == "gpu" and _runs_here(client):
@@ -476,13 +483,9 @@ def run_grid(
     entropy, counts = spec.entropy, plan.counts
     run_hash = hashlib.sha1(fp.encode()).hexdigest()[:10]
 
-    lock = ckpt.Lock(directory) if directory is not None else None
-    created = directory is not None and not directory.exists()
-    try:
+    with ckpt.session(directory) if directory is not None else contextlib.nullcontext():
         stored: dict = {}
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            lock.acquire()
             if not (directory / ckpt.MANIFEST).exists():
                 ckpt.write_manifest(directory, fp)
             stored = ckpt.load_parts(directory, fp, steps, spec.observables)
@@ -502,13 +505,6 @@ def run_grid(
 
         if tasks:
             results += _execute(plan, tasks, run_hash, client, progress)
-    finally:
-        if lock is not None:
-            lock.release()
-            if created and directory.is_dir() and not any(directory.glob(ckpt.PART_GLOB)):
-                (directory / ckpt.MANIFEST).unlink(missing_ok=True)  # nothing was saved: leave nothing behind
-                with contextlib.suppress(OSError):  # not empty: someone else's files, keep them
-                    directory.rmdir()
 
     attrs = dataset_attrs(plan, engine, provenance_attrs(call))
     return build_dataset(
@@ -550,6 +546,10 @@ def _description(spec: RunSpec) -> dict[str, str]:
         f"time t = step * tau in units of 1/J; kick exp(-i eta gamma Sz_{b}), eta ~ N(0, tau); "
         f"noise average = Lindblad with dephasing coefficient gamma^2/2{disorder}",
     }
+
+
+class WorkersLost(RuntimeError):
+    """The workers running a task died again and again (Dask's ``KilledWorker``): usually memory."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -624,6 +624,7 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
     try:
         n_workers = 1 if spec.device == "gpu" and client is None and plan.n_workers is None else plan.n_workers
         with quiet, connect(client, n_workers=n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+            futures = []
             try:
                 if dask_client is None:  # in this process: its thread pools limited for the run only
                     with limit_threads(plan.omp_threads):
@@ -634,16 +635,29 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
 
                     if client is None:  # our own local cluster: Ctrl-C is for this process to handle
                         dask_client.run(_ignore_interrupts)
+                    from distributed.scheduler import KilledWorker
+
                     futures = dask_client.compute(delayed, **_gpu_resources(spec, dask_client, client))
                     index = {f.key: k for k, f in enumerate(futures)}
-                    for future, batch in as_completed(futures, with_results=True):
-                        keep(tasks[index[future.key]], batch)
-            except KeyboardInterrupt:
-                # closing a cluster with tasks in flight logs warnings that tell the user nothing
+                    try:
+                        for future, batch in as_completed(futures, with_results=True):
+                            keep(tasks[index[future.key]], batch)
+                    except KilledWorker as exc:
+                        raise WorkersLost(
+                            f"workers kept dying while running {exc.task} (every worker that ran it died; "
+                            "the likely cause is memory: the system kills a worker that exceeds it); use fewer "
+                            "workers (--workers, run.workers) or a machine with more memory"
+                        ) from None
+            except BaseException:
+                # stopping with tasks in flight logs warnings and errors (CancelledError, lost workers,
+                # closed connections) that tell the user nothing beyond the one line the failure prints:
+                # Dask's loggers only, restored once the cluster is closed
                 quiet.enter_context(_quiet_dask_loggers())
-                if client is None and dask_client is not None:  # our own workers, about to stop
-                    with contextlib.suppress(Exception):  # a dying worker must not hide the interrupt
-                        dask_client.run(logging.disable, logging.WARNING)
+                if dask_client is not None:
+                    with contextlib.suppress(Exception):  # a dying worker must not hide the failure
+                        if client is None:  # our own workers, about to stop
+                            dask_client.run(logging.disable, logging.ERROR)
+                        dask_client.cancel(futures)
                 raise
     except KeyboardInterrupt:
         if directory is not None:

@@ -17,9 +17,9 @@ TOML config (same names):
 
 Every batch-queue key left out comes from dask's own configuration (``jobqueue.slurm.*`` in
 ``~/.config/dask/jobqueue.yaml``), as dask-jobqueue users expect. ``kind = "address"`` with
-``address = "tcp://host:8786"`` connects to a running scheduler; ``kind = "local"`` with
-``tls = true`` secures the local cluster with temporary TLS credentials (only this process holds
-them, so other users of a shared login node cannot submit work to its workers).
+``address = "tcp://host:8786"`` connects to a running scheduler; ``kind = "local"`` (the default)
+is secured with temporary TLS credentials that only this process holds, so other users of a shared
+login node cannot submit work to its workers; ``tls = false`` opts out.
 
 Lost jobs. Dask reruns the tasks of a worker that dies (walltime, preemption, ``scancel``) on the
 remaining workers, with identical results since tasks are pure. dask-jobqueue does not replace
@@ -28,7 +28,7 @@ job once ``distributed`` has declared its worker lost (``distributed.deploy.lost
 15 s by default). When the whole allocation ends (the client dies), the checkpoint directory,
 written by the client process only, lets the same command resume with the missing batches.
 
-dask-jobqueue (and ``cryptography`` for TLS) is the optional extra ``mbl-avalanche[cluster]``.
+dask-jobqueue is the optional extra ``mbl-avalanche[cluster]``; ``cryptography`` (TLS) is a dependency.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ _NUMBER = (int, float)
 CONFIG_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "kind": ((str,), "local"),
     "address": ((str,), ""),
-    "tls": ((bool,), False),
+    "tls": ((bool,), None),
     "jobs": ((int,), 1),
     "cores": ((int,), None),
     "processes": ((int,), None),
@@ -109,9 +109,10 @@ class ClusterConfig:
         cluster whose scheduler runs in this process and whose workers are batch jobs.
     address : str
         Scheduler address for ``kind="address"`` (e.g. ``"tcp://head:8786"``).
-    tls : bool
+    tls : bool, optional
         ``kind="local"`` only: encrypt and authenticate every connection with temporary
         credentials (``distributed.security.Security.temporary()``) held by this process alone.
+        Default (None): on for the local cluster; ``False`` opts out.
     jobs : int
         Batch jobs kept running; a lost job is resubmitted (:func:`keep_jobs`).
     cores, processes, memory, walltime, queue, account, job_script_prologue, job_extra_directives, \
@@ -132,7 +133,7 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
 
     kind: str = "local"
     address: str = ""
-    tls: bool = False
+    tls: bool | None = None
     jobs: int = 1
     cores: int | None = None
     processes: int | None = None
@@ -153,7 +154,7 @@ worker_extra_args, death_timeout, local_directory, log_directory, python
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"cluster.kind must be one of {', '.join(map(repr, KINDS))}; got {self.kind!r}")
-        if not isinstance(self.tls, bool):
+        if self.tls is not None and not isinstance(self.tls, bool):
             raise ValueError(f"cluster.tls must be true or false; got {self.tls!r}")
         _positive_int("jobs", self.jobs)
         if not isinstance(self.gpus, int) or isinstance(self.gpus, bool) or self.gpus < 0:
@@ -258,8 +259,8 @@ def from_config(cfg: Mapping[str, Mapping[str, Any]]) -> ClusterConfig | None:
                              + (f", cluster.address = {address!r}" if address else ""))
         table.update(kind="address", address=scheduler)
     config = ClusterConfig(**table)
-    if config.kind == "local" and not config.tls:
-        return None
+    if config.kind == "local" and config.tls is None:
+        return None  # the default: a TLS-secured local cluster
     return config
 
 

@@ -15,6 +15,7 @@ import pytest
 import xarray as xr
 
 import ensemble
+from ensemble.io.atomic import temporary_name
 from ensemble.run import checkpoint as ckpt
 
 KW = dict(L=4, W=[1.0, 6.0], delta=1.0, gamma=1.0, t_final=10.0, n_times=8, seed=1234, n_realizations=4,
@@ -104,11 +105,26 @@ class TestBadParts:
         assert "checkpoint:" not in caplog.text
         assert not (filled / ckpt.REJECTED).exists()
 
+    @pytest.mark.parametrize("forge, reason", [
+        (lambda sz: sz.__iadd__(np.where(np.abs(sz) < 0.4, 0.01, 0.0)), "violates Sz_tot = 0"),
+        (lambda sz: sz.__setitem__((0, 1, 3, 0), 5.0), "|Sz_j| = 5 > 1/2"),
+        (lambda sz: sz.__setitem__((0, slice(None), 0, slice(0, 2)), [0.5, -0.5][::-1]), "not the Néel start"),
+        (lambda sz: sz.__setitem__((0, 1, 0, slice(0, 2)), 0.0), "not a product start"),
+    ], ids=["shifted", "five", "not-neel", "not-product"])
+    def test_forged_values_with_a_matching_checksum(self, filled, fresh, capsys, caplog, forge, reason):
+        path = _first_part(filled)
+        _rewrite(path, lambda p: forge(p["sz"].values), fix_checksum=True)
+        self._resume_and_check(filled, fresh, capsys, caplog, path.name, reason)
+
     def test_overlap_with_different_values_rejects_both(self, filled, fresh, caplog):
         original = _first_part(filled)
         copy = filled / "part-copy.nc"
         shutil.copy(original, copy)
-        _rewrite(copy, lambda p: p["sz"].values.__setitem__((0, 1, 3, 0), 0.25), fix_checksum=True)
+
+        def plausible(p):  # moves 1e-4 of magnetization between two sites: every physical rule still holds
+            p["sz"].values[0, 1, 3, :2] += [1e-4, -1e-4] if p["sz"].values[0, 1, 3, 0] < 0 else [-1e-4, 1e-4]
+
+        _rewrite(copy, plausible, fix_checksum=True)
         _same(ensemble.run_grid(checkpoint=filled, **KW), fresh)
         err = caplog.text
         assert err.count("overlaps another part with different values") == 2
@@ -154,7 +170,7 @@ class TestResume:
 
     def test_temporary_names_are_unique_per_process(self, tmp_path):
         path = tmp_path / "part-L4-W1-r0-1.nc"
-        a, b = ckpt._temporary(path), ckpt._temporary(path)
+        a, b = temporary_name(path), temporary_name(path)
         assert a != b and str(os.getpid()) in a.name and a.name.startswith(".") and not a.match(ckpt.PART_GLOB)
 
 
@@ -189,3 +205,41 @@ class TestLock:
         tmp_path.joinpath(ckpt.LOCK).write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "t0"}))
         with pytest.raises(ValueError, match="in use by pid 1 on host elsewhere since t0.*delete"):
             ensemble.run_grid(checkpoint=tmp_path, **KW)
+
+    @pytest.mark.parametrize("content", ["", "garbage{", '{"pid": -1}'], ids=["empty", "garbage", "no-host"])
+    def test_old_empty_or_garbage_lock_is_taken_over(self, tmp_path, fresh, caplog, content):
+        lock = tmp_path / ckpt.LOCK
+        lock.write_text(content)
+        old = time.time() - 120
+        os.utime(lock, (old, old))
+        _same(ensemble.run_grid(checkpoint=tmp_path, **KW), fresh)
+        assert "stale lock" in caplog.text and not lock.exists()
+
+    def test_fresh_empty_lock_is_being_written(self, tmp_path):
+        (tmp_path / ckpt.LOCK).write_text("")
+        with pytest.raises(ValueError, match="being locked by another run"):
+            ensemble.run_grid(checkpoint=tmp_path, **KW)
+
+    def test_plan_refuses_a_live_lock(self, tmp_path):
+        tmp_path.joinpath(ckpt.LOCK).write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "t0"}))
+        with pytest.raises(ValueError, match="in use by pid 1 on host elsewhere"):
+            ensemble.plan_grid(checkpoint=tmp_path, **{k: v for k, v in KW.items() if k not in ("client", "progress")})
+
+    def test_lock_is_reentrant_within_a_process(self, tmp_path, fresh):
+        directory = tmp_path / "ck"
+        with ckpt.session(directory):
+            _same(ensemble.run_grid(checkpoint=directory, **KW), fresh)
+            assert (directory / ckpt.LOCK).exists(), "the inner run released the outer holder's lock"
+        assert not (directory / ckpt.LOCK).exists()
+
+    def test_stale_temporaries_of_dead_writers_are_removed(self, filled, fresh):
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        host = socket.gethostname()
+        stale = filled / f".part-L4-W1000000-r0000000-0000001.nc.{host}-{dead.pid}-0123abcd.tmp"
+        live = filled / f".part-L4-W1000000-r0000000-0000001.nc.{host}-{os.getpid()}-0123abcd.tmp"
+        foreign = filled / f".part-L4-W1000000-r0000000-0000001.nc.elsewhere-{dead.pid}-0123abcd.tmp"
+        for path in (stale, live, foreign):
+            path.write_bytes(b"partial")
+        _same(ensemble.run_grid(checkpoint=filled, **KW), fresh)
+        assert not stale.exists() and live.exists() and foreign.exists()

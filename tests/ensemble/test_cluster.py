@@ -79,6 +79,25 @@ class TestTLS:
             with pytest.raises(OSError):  # no TLS at all
                 Client(address.replace("tls://", "tcp://"), timeout="5s")
 
+    def test_the_default_local_cluster_is_secured_and_opting_out_is_plain(self):
+        from distributed import Client
+
+        with cluster.connect(None, n_workers=1, dashboard=False, verbose=False) as client:
+            address = client.scheduler.address
+            assert address.startswith("tls://127.0.0.1:")
+            with pytest.raises(OSError):  # another local user, without the credentials
+                Client(address.replace("tls://", "tcp://"), timeout="5s")
+        plain = jobqueue.ClusterConfig(kind="local", tls=False)
+        with cluster.connect(plain, n_workers=1, dashboard=False, verbose=False) as client:
+            assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+
+    def test_the_command_line_opts_out_with_no_tls(self, tmp_path, capsys):
+        (tmp_path / "run.toml").write_text(TOML)
+        assert main(["run", str(tmp_path / "run.toml"), "-o", str(tmp_path / "o.nc"), "--dry-run", "--no-tls"]) == 0
+        assert "[cluster]\nkind = \"local\"\naddress = \"\"\ntls = false\n" in capsys.readouterr().out
+        assert jobqueue.from_config({"cluster": {"tls": False}}) == jobqueue.ClusterConfig(kind="local", tls=False)
+        assert jobqueue.from_config({"cluster": {}}) is None  # the default: a secured local cluster
+
     def test_a_tls_run_gives_the_synchronous_numbers(self):
         pytest.importorskip("cryptography")
         ds = ensemble.run_grid(**TINY, client=jobqueue.ClusterConfig(kind="local", tls=True), n_workers=1,
@@ -87,7 +106,7 @@ class TestTLS:
 
     def test_missing_cryptography_is_one_clear_error(self, monkeypatch):
         monkeypatch.setitem(sys.modules, "cryptography", None)
-        with pytest.raises(ImportError, match=r"cluster.tls needs the cryptography package: pip install"):
+        with pytest.raises(ImportError, match=r"needs the cryptography package: pip install .*--no-tls"):
             with cluster.connect(jobqueue.ClusterConfig(kind="local", tls=True), n_workers=1, verbose=False):
                 pass
 

@@ -69,9 +69,10 @@ class TestCombine:
             ensemble.combine([whole, altered])
 
     def test_overlap_with_nan_where_a_number_is_held_is_refused(self, whole):
+        """A NaN inside a run realization is no run's output: refused before any overlap is compared."""
         altered = whole.copy(deep=True)
         altered["sz"][0, 1, 1, 2, 3, 0] = np.nan
-        with pytest.raises(ValueError, match="NaN where the other holds a number"):
+        with pytest.raises(ValueError, match="sz at L=4 holds non-finite values where realizations were run"):
             ensemble.combine([whole, altered])
 
     def test_overlap_within_the_tolerance_is_merged_and_recorded(self, whole, tmp_path):

@@ -350,3 +350,25 @@ class TestBadInput:
         args.update(kwargs)
         with pytest.raises(ValueError, match=match):
             lindblad.stepper_mean(args.pop("fields"), args.pop("sample_steps"), **args)
+
+
+class TestProgress:
+    """A long continuous solve reports how far it is and how long it has left, on stderr."""
+
+    def test_progress_lines_count_the_applications_up_to_the_total(self, monkeypatch, capsys):
+        from ensemble.references import lindblad as module
+
+        monkeypatch.setattr(module, "PROGRESS_INTERVAL", 0.0)  # report at every sub-step
+        fields = np.array([0.3, -0.2, 0.5, -0.1])
+        out = lindblad.magnetization(fields, [0.0, 2.0, 5.0], delta=1.0, gamma=1.0)
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) >= 3 and lines[-1].startswith("lindblad: done in")
+        first, last = lines[0], lines[-2]
+        assert first.startswith("lindblad: t = ") and "of 5, " in first and "s left" in first
+        done, total = (float(x) for x in last.split(", ")[1].replace("~", "").split(" generator")[0].split(" of "))
+        assert done == total  # the estimate up front is the exact count
+        np.testing.assert_array_equal(out, lindblad.magnetization(fields, [0.0, 2.0, 5.0], delta=1.0, gamma=1.0))
+
+    def test_a_short_solve_is_silent(self, capsys):
+        lindblad.magnetization(np.array([0.3, -0.2, 0.5, -0.1]), [0.0, 5.0], delta=1.0, gamma=1.0)
+        assert capsys.readouterr().err == ""
