@@ -85,6 +85,7 @@ def connect(
     omp_threads: int = 1,
     dashboard: bool = True,
     verbose: bool = True,
+    gpu: bool = False,
 ) -> Iterator["distributed.Client | None"]:  # noqa: F821
     """Yield a ``distributed.Client`` for the run (or None for synchronous execution).
 
@@ -101,6 +102,10 @@ def connect(
         Serve the Dask dashboard of the local cluster on 127.0.0.1.
     verbose : bool
         Log the dashboard link (logger ``ensemble.run.cluster``, level INFO).
+    gpu : bool
+        The tasks run on a GPU (``device = "gpu"``): the local cluster is dask-cuda's
+        ``LocalCUDACluster`` where dask-cuda is installed (one worker per visible GPU, each pinned to
+        its device; ``n_workers`` limits them), otherwise one worker (``n_workers`` overrides it).
 
     Raises
     ------
@@ -147,9 +152,17 @@ def connect(
     threads = str(omp_threads)
     env = {var: threads for var in THREAD_VARIABLES}
     cluster = None
+    cluster_class = LocalCluster
+    if gpu:
+        try:
+            from dask_cuda import LocalCUDACluster
+        except ImportError:
+            n_workers = n_workers or 1
+        else:
+            cluster_class = LocalCUDACluster
     try:
         with interrupts_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
-            cluster = LocalCluster(
+            cluster = cluster_class(
                 n_workers=n_workers,
                 threads_per_worker=1,
                 processes=True,

@@ -622,8 +622,8 @@ def _execute(plan: Plan, tasks, run_hash: str, client, show: bool) -> list:
 
     quiet = contextlib.ExitStack()
     try:
-        n_workers = 1 if spec.device == "gpu" and client is None and plan.n_workers is None else plan.n_workers
-        with quiet, connect(client, n_workers=n_workers, omp_threads=plan.omp_threads, verbose=show) as dask_client:
+        with quiet, connect(client, n_workers=plan.n_workers, omp_threads=plan.omp_threads, verbose=show,
+                            gpu=spec.device == "gpu") as dask_client:
             futures = []
             try:
                 if dask_client is None:  # in this process: its thread pools limited for the run only

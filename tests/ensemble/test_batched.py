@@ -272,3 +272,43 @@ def test_command_line_plans_a_gpu_run_and_refuses_to_run_it_here(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'device="gpu" needs CuPy' in err[0]
     assert not (tmp_path / "o.nc").exists()
+
+
+class TestLocalGpuCluster:
+    """A local GPU run: dask-cuda's cluster where it is installed, else one worker (nothing else changes)."""
+
+    def _clusters(self, monkeypatch, with_dask_cuda):
+        import sys
+        import types
+
+        import distributed
+
+        made = []
+
+        class Recording(distributed.LocalCluster):
+            def __init__(self, **kw):
+                made.append((type(self).__name__, kw))
+                super().__init__(**kw)
+
+        class LocalCUDACluster(Recording):
+            pass
+
+        class LocalCluster(Recording):
+            pass
+
+        monkeypatch.setattr(distributed, "LocalCluster", LocalCluster)
+        if with_dask_cuda:
+            monkeypatch.setitem(sys.modules, "dask_cuda", types.SimpleNamespace(LocalCUDACluster=LocalCUDACluster))
+        else:
+            monkeypatch.setitem(sys.modules, "dask_cuda", None)  # import fails
+        return made
+
+    @pytest.mark.parametrize("with_dask_cuda, expected, workers", [(True, "LocalCUDACluster", None),
+                                                                   (False, "LocalCluster", 1)])
+    def test_which_cluster_and_how_many_workers(self, monkeypatch, with_dask_cuda, expected, workers):
+        from ensemble.run.cluster import connect
+
+        made = self._clusters(monkeypatch, with_dask_cuda)
+        with connect(None, gpu=True, dashboard=False, verbose=False) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
+        assert made[0][0] == expected and made[0][1]["n_workers"] == workers
