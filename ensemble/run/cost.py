@@ -27,11 +27,13 @@ __all__ = [
     "MAX_ORDER_PER_STEP", "MAX_MATVECS", "MAX_PHASE_PER_STEP",
 ]
 
-def resolved_engine(engine: str, delta: float) -> str:
-    """The engine family that ``engine`` selects for this ``delta`` ("auto": gaussian iff delta == 0)."""
-    if engine == "auto":
-        return "gaussian" if delta == 0 else "manybody"
-    return engine
+def resolved_engine(engine: str, delta: float, unraveling: str = "kick", noise: str = "trajectory") -> str:
+    """The family ("manybody" or "gaussian") of the engine the registry selects for these flags.
+
+    Asked of :func:`ensemble.engines.select`, never decided here: e.g. ``unraveling="jump"`` at
+    delta = 0 runs the many-body jump engine, whose memory is the sector's, not the free fermions'.
+    """
+    return select(engine, unraveling, noise, XXZChain(delta=delta), DephasingBath()).FAMILY
 
 
 def seconds_per_realization(
@@ -199,7 +201,7 @@ def check_realization(
     ValueError
         Naming the parameter and the estimate that exceeds its limit.
     """
-    resolved = "gaussian" if noise == "averaged" else resolved_engine(engine, delta)
+    resolved = resolved_engine(engine, delta, unraveling, noise)
     # beyond L ~ 500 the many-body sector's size does not even fit a float
     memory = float(bytes_per_realization(L, delta, n_times, resolved)) if resolved == "gaussian" or L <= 512 else inf
     engine_text = "many-body engine, sector dimension " + str(comb(L, L // 2)) if resolved == "manybody" else (

@@ -65,3 +65,14 @@ def test_the_default_local_cluster_has_one_worker_per_cpu():
     from dask.system import CPU_COUNT
 
     assert plan_grid(L=8, **KW).verdicts[8].concurrent == CPU_COUNT
+
+
+def test_the_guard_asks_the_engine_registry_which_engine_runs():
+    """Delta = 0 with the jump unraveling runs the many-body jump engine (the sector's memory), not the
+    free-fermion one: the guard must count what actually runs."""
+    assert cost.resolved_engine("auto", 0.0, "jump") == "manybody"
+    assert cost.resolved_engine("auto", 0.0, "kick") == cost.resolved_engine("auto", 0.0, "kick", "averaged") == "gaussian"
+    kw = dict(L=[30], W=[2.0], delta=0.0, t_final=10.0, n_realizations=1, seed=1, max_memory=4)
+    with pytest.raises(ValueError, match="many-body engine, sector dimension 155117520"):
+        plan_grid(unraveling="jump", **kw)
+    assert plan_grid(**kw).verdicts[30].memory < 2**20  # the free-fermion engine: a few L x L matrices
