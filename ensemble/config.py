@@ -219,6 +219,8 @@ def to_run_grid_kwargs(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
         kwargs["initial_state"] = parts["initial"]
     if parts["bath"].site != 1:
         kwargs["bath_site"] = parts["bath"].site
+    if parts["bath"].NAME != DEFAULTS["bath"]:
+        kwargs["bath"] = parts["bath"]  # the chosen kind with all its parameters (gamma, tau, site agree)
     if run["observables"] is not None:
         kwargs["observables"] = run["observables"]
     if grid["times"] is not None:

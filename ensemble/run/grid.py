@@ -34,6 +34,7 @@ from ensemble.run.cluster import SYNCHRONOUS, connect, memory_slots
 from ensemble.threads import limit_threads
 from ensemble.io.dataset import build_dataset, provenance_attrs
 from ensemble.engines import DEVICES, engine_choices
+from ensemble.models.baths import Bath
 from ensemble.models.disorder import LAWS, Disorder
 from ensemble.models.initial_states import STATES, ProductState
 from ensemble.observables import OBSERVABLES
@@ -208,6 +209,7 @@ def plan_grid(
     disorder: str | Disorder = "uniform",
     initial_state: str | ProductState = "neel",
     bath_site: int = 1,
+    bath: str | Bath = "dephasing",
     n_workers: int | None = None,
     omp_threads: int = 1,
     checkpoint: str | Path | None = None,
@@ -269,7 +271,7 @@ def plan_grid(
     spec = RunSpec.build(  # the engine refuses what it cannot run, with its reason
         entropy=entropy, steps=steps, delta=delta, gamma=gamma, tau=tau, J=J, engine=engine, unraveling=unraveling,
         noise=noise, entanglement=entanglement, observables=observables, disorder=disorder, initial=initial_state,
-        bath_site=bath_site, device=device,
+        bath_site=bath_site, device=device, bath=bath,
     )
     fp = ckpt.fingerprint(**spec.fingerprint_params())
     if manifest is not None and manifest != json.loads(fp):
@@ -364,6 +366,7 @@ def run_grid(
     disorder: str | Disorder = "uniform",
     initial_state: str | ProductState = "neel",
     bath_site: int = 1,
+    bath: str | Bath = "dephasing",
     client=None,
     n_workers: int | None = None,
     omp_threads: int = 1,
@@ -432,6 +435,10 @@ def run_grid(
         paper's), ``"domain-wall"`` or ``"random-product"`` (drawn per realization).
     bath_site : int
         The bath site b, 1 <= b <= min(L) (default 1, the chain's end).
+    bath : str or Bath
+        The bath kind (:mod:`ensemble.models.baths`; ``"dephasing"``, the paper's Gaussian S^z kicks)
+        built with ``gamma``, ``tau`` and ``bath_site``, or a bath object that agrees with them. An
+        engine that does not apply the kind refuses the run with its reason.
     client : None, str, ensemble.run.jobqueue.ClusterConfig or distributed.Client
         Where to run (:mod:`ensemble.run.cluster`): None starts a TLS-secured local cluster with the
         dashboard on 127.0.0.1; an address connects to a scheduler; ``"synchronous"`` runs
@@ -472,7 +479,7 @@ def run_grid(
         L=L, W=W, delta=delta, gamma=gamma, tau=tau, t_final=t_final, n_times=n_times, times=times,
         n_realizations=n_realizations, seed=seed, J=J, engine=engine, unraveling=unraveling, noise=noise,
         entanglement=entanglement, observables=observables, disorder=disorder, initial_state=initial_state,
-        bath_site=bath_site, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
+        bath_site=bath_site, bath=bath, n_workers=n_workers, omp_threads=omp_threads, checkpoint=checkpoint,
         batch_size=batch_size, max_memory=max_memory, device=device, client=client,
     )
     spec, steps, fp, directory = plan.spec, plan.steps, plan.fingerprint, plan.checkpoint

@@ -161,8 +161,12 @@ class RunSpec:
     def build(cls, *, entropy: int, steps, delta: float, gamma: float, tau: float = 0.05, J: float = 1.0,
               engine: str = "auto", unraveling: str = "kick", noise: str = "trajectory", entanglement: bool = False,
               observables=None, disorder: Disorder | None = None, initial: ProductState | None = None,
-              bath_site: int = 1, device: str = "cpu") -> RunSpec:
-        """A spec from the flat keyword arguments of :func:`ensemble.run_grid`."""
+              bath_site: int = 1, device: str = "cpu", bath: str | Bath = "dephasing") -> RunSpec:
+        """A spec from the flat keyword arguments of :func:`ensemble.run_grid`.
+
+        ``bath`` is a registered bath kind, built with ``gamma``, ``tau`` and ``bath_site``, or a bath
+        object whose gamma, tau and site must be those arguments.
+        """
         obs = ["sz", "entanglement"] if entanglement else ["sz"]
         if observables is not None:
             obs = list(dict.fromkeys([*obs, *observables]))
@@ -172,7 +176,7 @@ class RunSpec:
         if initial is not None:
             extra["initial"] = initial
         return cls(entropy=entropy, steps=tuple(int(s) for s in steps), chain=XXZChain(delta=delta, J=J),
-                   bath=BATHS.get("dephasing")(gamma=gamma, tau=tau, site=bath_site), engine=engine,
+                   bath=_bath(bath, gamma, tau, bath_site), engine=engine,
                    unraveling=unraveling, noise=noise, observables=tuple(obs), device=device, **extra)
 
     def resolved_engine(self) -> engines.Engine:
@@ -214,6 +218,17 @@ class RunSpec:
             out.update(_flat_items(attrs_items, part))
         out["observables"] = ",".join(self.observables)
         return out
+
+
+def _bath(bath: str | Bath, gamma: float, tau: float, site: int) -> Bath:
+    """The bath of a run: a kind built with (gamma, tau, site), or a given object that must agree with them."""
+    if not isinstance(bath, Bath):
+        return BATHS.get(bath)(gamma=gamma, tau=tau, site=site)
+    given = {"gamma": bath.gamma, "tau": bath.tau, "bath_site": bath.site}
+    for key, value in (("gamma", gamma), ("tau", tau), ("bath_site", site)):
+        if given[key] != value:
+            raise ValueError(f"the {bath.NAME} bath has {key} = {given[key]!r} but the run asks for {key} = {value!r}")
+    return bath
 
 
 def _flat_items(items, part) -> dict[str, Any]:
