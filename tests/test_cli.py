@@ -352,19 +352,6 @@ class TestFailuresDuringTheRun:
         _one_line_error(capsys, f"config file {path} is not UTF-8 text")
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 64 KiB tmpfs (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # the failed HDF file may still be open
-
-
 def test_a_real_full_disk_is_one_line_with_the_free_space(config, tmp_path, small_disk, capsys):
     out = small_disk / "o.nc"
     ckpt = tmp_path / "ckpt"

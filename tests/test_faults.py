@@ -203,19 +203,6 @@ def sources(tmp_path_factory):
     return paths
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 64 KiB tmpfs (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=True)
-
-
 class TestCombineWrite:
     def test_two_combines_to_one_output_leave_a_whole_file(self, sources, tmp_path):
         out = tmp_path / "c.nc"
