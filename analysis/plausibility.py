@@ -34,6 +34,15 @@ TOLERANCE = 1e-9
 SZ_TOTAL_TOLERANCE = 1e-6
 
 
+def _number_problem(values: np.ndarray) -> str | None:
+    """Why ``values`` of run realizations are not numbers a run produces (type, finiteness), or None."""
+    if values.dtype.kind not in "fiu":
+        return f"holds {values.dtype} values, not numbers"
+    if not np.all(np.isfinite(values)):
+        return "holds non-finite values where realizations were run"
+    return None
+
+
 def sz_problem(sz: np.ndarray, *, starts_at_zero: bool, neel: bool) -> str | None:
     """Why ``sz`` cannot come from a run, or None.
 
@@ -48,12 +57,11 @@ def sz_problem(sz: np.ndarray, *, starts_at_zero: bool, neel: bool) -> str | Non
         Whether the start is the Néel state (site 1 up).
     """
     sz = np.asarray(sz)
-    if sz.dtype.kind not in "fiu":
-        return f"holds {sz.dtype} values, not numbers"
-    if sz.size == 0:
+    if sz.dtype.kind in "fiu" and sz.size == 0:
         return "holds no value"
-    if not np.all(np.isfinite(sz)):
-        return "holds non-finite values where realizations were run"
+    problem = _number_problem(sz)
+    if problem:
+        return problem
     if np.max(np.abs(sz)) > 0.5 + TOLERANCE:
         return f"holds |Sz_j| = {np.max(np.abs(sz)):.6g} > 1/2"
     L = sz.shape[-1]
@@ -74,12 +82,11 @@ def sz_problem(sz: np.ndarray, *, starts_at_zero: bool, neel: bool) -> str | Non
 def imbalance_problem(imbalance: np.ndarray, *, starts_at_zero: bool) -> str | None:
     """Why a per-realization imbalance ``(..., time)`` of run realizations cannot come from a run, or None."""
     imbalance = np.asarray(imbalance)
-    if imbalance.dtype.kind not in "fiu":
-        return f"holds {imbalance.dtype} values, not numbers"
-    if imbalance.size == 0:
+    if imbalance.dtype.kind in "fiu" and imbalance.size == 0:
         return "holds no value"
-    if not np.all(np.isfinite(imbalance)):
-        return "holds non-finite values where realizations were run"
+    problem = _number_problem(imbalance)
+    if problem:
+        return problem
     if np.max(np.abs(imbalance)) > 1.0 + TOLERANCE:
         return f"holds |I| = {np.max(np.abs(imbalance)):.6g} > 1"
     if starts_at_zero and np.max(np.abs(imbalance[..., 0] - 1.0)) > TOLERANCE:
@@ -90,10 +97,9 @@ def imbalance_problem(imbalance: np.ndarray, *, starts_at_zero: bool) -> str | N
 def entanglement_problem(entropy: np.ndarray, L: int, *, starts_at_zero: bool) -> str | None:
     """Why half-chain entropies ``(..., time)`` at chain length ``L`` cannot come from a run, or None."""
     entropy = np.asarray(entropy)
-    if entropy.dtype.kind not in "fiu":
-        return f"holds {entropy.dtype} values, not numbers"
-    if not np.all(np.isfinite(entropy)):
-        return "holds non-finite values where realizations were run"
+    problem = _number_problem(entropy)
+    if problem:
+        return problem
     bound = L / 2 * math.log(2.0)
     if entropy.size and (np.min(entropy) < -TOLERANCE or np.max(entropy) > bound + TOLERANCE):
         return f"lies outside [0, (L/2) ln 2 = {bound:.4g}]"
