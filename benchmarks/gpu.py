@@ -87,6 +87,7 @@ def _use_tables(directory: Path) -> None:
 
 
 def _tasks(L, Ws, n, steps, seed=42, first=0):
+    """Realizations first..first+n-1 of each W (the front configuration's chain and bath) and their keys."""
     from ensemble.engines import Task
     from ensemble.models.baths.dephasing import DephasingBath
     from ensemble.models.initial_states.neel import Neel
@@ -94,7 +95,7 @@ def _tasks(L, Ws, n, steps, seed=42, first=0):
     from ensemble.run import seeds
 
     chain, bath = XXZChain(delta=1.0), DephasingBath(gamma=1.0, tau=0.05)
-    tasks, rngs, keys = [], [], []
+    tasks, keys = [], []
     for W in Ws:
         for r in range(first, first + n):
             tasks.append(Task(fields=seeds.draw_fields(seed, L, W, r), up_sites=Neel().up_sites(L),
@@ -220,10 +221,26 @@ def end_to_end(log: _Log, L: int, n_per_w: int, t_final: float) -> float:
     return seconds / counters["passes"]
 
 
-def production(log: _Log, out: Path, steps: np.ndarray, per_pass: dict, deadline: float) -> None:
-    """The L = 16 front with as many realizations per W as fit before the deadline (at most 100)."""
+def _front(log: _Log, out: Path, steps: np.ndarray, L: int, n: int, first: int = 0) -> None:
+    """Realizations first..first+n-1 per W of the front configuration at L on the GPU, saved and logged."""
     from ensemble.engines.batched import run_batched
 
+    tasks, keys = _tasks(L, FRONT["W"], n, steps, seed=FRONT["seed"], first=first)
+    t0 = time.perf_counter()
+    outs, counters = run_batched(tasks, _rngs(keys, FRONT["seed"]), unraveling="kick", device="gpu")
+    wall = time.perf_counter() - t0
+    sz = np.stack([o["sz"] for o in outs]).reshape(len(FRONT["W"]), n, 2, steps.size, L)
+    fields = np.stack([t.fields for t in tasks]).reshape(len(FRONT["W"]), n, L)
+    part = f"_from{first}" if first else ""
+    np.savez_compressed(out / f"front_L{L}_gpu{part}.npz", sz=sz, field=fields, steps=steps, W=np.asarray(FRONT["W"]),
+                        first=first, config=json.dumps(FRONT))
+    log.put(f"production_front_L{L}" + (f"_gpu{part}" if first else ""),
+            {"realizations_per_W": n, "first": first, "wall_seconds": wall, **counters,
+             "seconds_per_pass": wall / counters["passes"]})
+
+
+def production(log: _Log, out: Path, steps: np.ndarray, per_pass: dict, deadline: float) -> None:
+    """The L = 16 front with as many realizations per W as fit before the deadline (at most 100)."""
     probe = end_to_end(log, 16, 20, 5.0)  # 100 realizations (200 columns), 100 steps: the overhead per pass
     kernel = per_pass.get((16, 1024), probe * 5) / 1024  # kernel seconds per column and pass
     overhead = max(probe - kernel * 200, 0.0)
@@ -232,38 +249,15 @@ def production(log: _Log, out: Path, steps: np.ndarray, per_pass: dict, deadline
     n = 100
     while n > 5 and 1.3 * kick_passes * (overhead + kernel * 2 * len(FRONT["W"]) * n) > left:
         n -= 5
-    tasks, keys = _tasks(16, FRONT["W"], n, steps, seed=FRONT["seed"])
-    n = len(tasks) // len(FRONT["W"])
-    t0 = time.perf_counter()
-    outs, counters = run_batched(tasks, _rngs(keys, FRONT["seed"]), unraveling="kick", device="gpu")
-    wall = time.perf_counter() - t0
-    sz = np.stack([o["sz"] for o in outs]).reshape(len(FRONT["W"]), n, 2, steps.size, -1)
-    fields = np.stack([t.fields for t in tasks]).reshape(len(FRONT["W"]), n, -1)
-    np.savez_compressed(out / "front_L16_gpu.npz", sz=sz, field=fields, steps=steps, W=np.asarray(FRONT["W"]),
-                        config=json.dumps(FRONT))
-    log.put("production_front_L16", {"realizations_per_W": n, "wall_seconds": wall, **counters,
-                                      "seconds_per_pass": wall / counters["passes"]})
+    _front(log, out, steps, 16, n)
 
 
 def fronts(log: _Log, out: Path, steps: np.ndarray, runs: str) -> None:
     """Production fronts at fixed sizes, ``runs`` = "L:n[@first],...": realizations first..first+n-1 per W."""
-    from ensemble.engines.batched import run_batched
-
     for item in runs.split(","):
         L, rest = item.split(":")
         n, first = (rest.split("@") + ["0"])[:2]
-        L, n, first = int(L), int(n), int(first)
-        tasks, keys = _tasks(L, FRONT["W"], n, steps, seed=FRONT["seed"], first=first)
-        t0 = time.perf_counter()
-        outs, counters = run_batched(tasks, _rngs(keys, FRONT["seed"]), unraveling="kick", device="gpu")
-        wall = time.perf_counter() - t0
-        sz = np.stack([o["sz"] for o in outs]).reshape(len(FRONT["W"]), n, 2, steps.size, L)
-        fields = np.stack([t.fields for t in tasks]).reshape(len(FRONT["W"]), n, L)
-        name = f"front_L{L}_gpu" + (f"_from{first}" if first else "")
-        np.savez_compressed(out / f"{name}.npz", sz=sz, field=fields, steps=steps, W=np.asarray(FRONT["W"]),
-                            first=first, config=json.dumps(FRONT))
-        log.put(f"production_{name}", {"realizations_per_W": n, "first": first, "wall_seconds": wall, **counters,
-                                           "seconds_per_pass": wall / counters["passes"]})
+        _front(log, out, steps, int(L), int(n), int(first))
 
 
 def device(directory: Path, out: Path, budget: float, runs: str | None = None) -> None:
