@@ -52,10 +52,10 @@ import numpy as np
 from ensemble.engines import REGISTRY, Engine, Task
 from ensemble.engines.batched_kernels import Backend, backend, gpu_unavailable_reason
 from ensemble.engines.chebyshev import (CHUNK_ARGUMENT, DENSE_BOUNDS_MAX, LANCZOS_MARGIN, STEP_TOLERANCE,
-                                        chebyshev_series, compact_operator)
+                                        chebyshev_series, compact_operator, widened_bounds)
 from ensemble.engines.jump import _MAX_INTERVAL_TOL, flip_probability, flip_steps
 from ensemble.engines.manybody import SECONDS_PER_ENTRY, SECONDS_PER_STEP
-from ensemble.engines.stepper import NORM_TOLERANCE
+from ensemble.engines.stepper import NORM_TOLERANCE, kick_phases
 from ensemble.models import xxz
 from ensemble.models.baths import Bath
 from ensemble.models.xxz import XXZChain
@@ -194,10 +194,8 @@ def _bounds(be: Backend, sector: _Sector, fields: np.ndarray) -> tuple[np.ndarra
         # residual of the extreme Ritz pairs: an eigenvalue lies within it (Lanczos error bound)
         res = np.maximum(np.abs(b[:, -1] * s[:, -1, 0]), np.abs(b[:, -1] * s[:, -1, -1]))
         ok = np.isfinite(lo) & np.isfinite(hi) & (res <= 0.1 * LANCZOS_MARGIN * (hi - lo))
-    margin = LANCZOS_MARGIN * (hi - lo) + 1e-12 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
-    lo = np.where(ok, np.maximum(lo - margin, g_lo), g_lo)
-    hi = np.where(ok, np.minimum(hi + margin, g_hi), g_hi)
-    return lo, hi
+    wide_lo, wide_hi = widened_bounds(lo, hi, g_lo, g_hi)
+    return np.where(ok, wide_lo, g_lo), np.where(ok, wide_hi, g_hi)
 
 
 class _Block:
@@ -347,7 +345,7 @@ class _BatchedRun:
 
     def _start(self, cols: np.ndarray) -> None:
         """Give the next jobs of the queue to the idle columns ``cols`` (the rest stay idle)."""
-        be, blk, xp = self.be, self.block, self.be.xp
+        be, blk = self.be, self.block
         take = min(cols.size, len(self.queue))
         jobs = np.array([self.queue.popleft() for _ in range(take)], dtype=np.int64)
         cols, idle = cols[:take], cols[take:]
@@ -409,9 +407,9 @@ class _BatchedRun:
             for col in kc[blk.step[kc] - blk.eta_base[kc] >= _ETA_BLOCK].tolist():  # the next block, same stream
                 blk.eta_base[col] += _ETA_BLOCK
                 blk.etas[col] = self.rngs[blk.job[col] // 2].normal(0.0, math.sqrt(self.tau), _ETA_BLOCK)
-            phase = np.exp(-0.5j * self.gamma * blk.etas[kc, blk.step[kc] - blk.eta_base[kc]])
-            up[kick] *= phase
-            dn[kick] *= phase.conj()
+            phases = kick_phases(blk.etas[kc, blk.step[kc] - blk.eta_base[kc]], self.gamma)
+            up[kick] *= phases[:, 0]
+            dn[kick] *= phases[:, 1]
         flip = np.flatnonzero(last & (kind == _JUMP))
         flip = flip[blk.flips[cols[flip], blk.interval[cols[flip]]]]
         dn[flip] = -dn[flip]

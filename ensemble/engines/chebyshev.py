@@ -46,6 +46,7 @@ __all__ = [
     "CompactOperator",
     "compact_operator",
     "spectral_bounds",
+    "widened_bounds",
     "chebyshev_order",
     "chebyshev_coefficients",
     "chebyshev_series",
@@ -181,8 +182,15 @@ def spectral_bounds(op: CompactOperator, method: str = "lanczos") -> tuple[float
             lo, hi = float(np.min(ev)), float(np.max(ev))
         except ArpackNoConvergence:
             return g_lo, g_hi
-    margin = LANCZOS_MARGIN * (hi - lo) + 1e-12 * max(1.0, abs(lo), abs(hi))
-    return max(lo - margin, g_lo), min(hi + margin, g_hi)
+    lo, hi = widened_bounds(lo, hi, g_lo, g_hi)
+    return float(lo), float(hi)
+
+
+def widened_bounds(lo, hi, g_lo, g_hi):
+    """Lanczos extremes ``lo``, ``hi`` widened by ``LANCZOS_MARGIN`` of the width (and 1e-12 relative),
+    then intersected with the Gershgorin interval ``[g_lo, g_hi]``; scalars or arrays (one per realization)."""
+    margin = LANCZOS_MARGIN * (hi - lo) + 1e-12 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
+    return np.maximum(lo - margin, g_lo), np.minimum(hi + margin, g_hi)
 
 
 def _bessel_table(a: float, tol: float) -> np.ndarray:
