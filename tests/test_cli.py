@@ -76,17 +76,8 @@ class TestEndToEnd:
 
     def test_ctrl_c_prints_one_hint_and_the_hint_resumes_a_seedless_run(self, config, tmp_path):
         config.write_text(TINY.replace("seed = 3\n", ""))
-        out = tmp_path / "slow.nc"
-        args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
-                "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
-        # a terminal's Ctrl-C reaches the whole process group, workers included
-        proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
-        ckpt = tmp_path / "slow.nc.checkpoint"
-        deadline = time.monotonic() + 120
-        while len(list(ckpt.glob("part-*.nc"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
+        proc, args, out, ckpt = _slow_run(config, tmp_path, parts=2)
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group, workers included
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
         assert err.count("resume with: ") == 1 and "interrupted: " not in err, err
@@ -104,23 +95,27 @@ class TestEndToEnd:
         assert not ckpt.exists(), "a resumed run that succeeded left its checkpoint"
         ds = xr.load_dataset(out)
         assert ds.attrs["seed_entropy"] == entropy and not ds.sz.isel(site=slice(0, 10)).isnull().any()
-
-
     def test_sigterm_keeps_the_batches_and_prints_the_resume_line(self, config, tmp_path):
-        out = tmp_path / "slow.nc"
-        args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
-                "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
-        proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
-        ckpt = tmp_path / "slow.nc.checkpoint"
-        deadline = time.monotonic() + 120
-        while len(list(ckpt.glob("part-*.nc"))) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        proc, _, out, ckpt = _slow_run(config, tmp_path, parts=1)
         proc.send_signal(signal.SIGTERM)  # a batch system's wall-time limit: the main process only
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 143, err
         assert err.count("resume with: ") == 1 and "terminated (SIGTERM)" in err and "Traceback" not in err, err
         assert list(ckpt.glob("part-*.nc")) and not out.exists()
+
+
+def _slow_run(config, tmp_path, parts: int):
+    """A 24-batch run in its own process group, once ``parts`` batches are saved: (process, args, output, checkpoint)."""
+    out = tmp_path / "slow.nc"
+    args = ["run", str(config), "-o", str(out), "--set", "grid.t_final=500.0", "--set", "grid.L=[10]",
+            "--set", "grid.n_realizations=12", "--set", "run.batch_size=1"]
+    proc = subprocess.Popen([sys.executable, "-m", "ensemble", *args], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    ckpt = tmp_path / "slow.nc.checkpoint"
+    deadline = time.monotonic() + 120
+    while len(list(ckpt.glob("part-*.nc"))) < parts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc, args, out, ckpt
 
 
 class TestInProcess:
@@ -305,7 +300,7 @@ class TestOutputPath:
 
         monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
         assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
-        err = _one_line_error(capsys, "OSError during the run: cannot write the checkpoint part", "NetCDF: HDF error",
+        _one_line_error(capsys, "OSError during the run: cannot write the checkpoint part", "NetCDF: HDF error",
                               "MiB free on")
         assert not list(tmp_path.rglob("*.tmp"))
 
