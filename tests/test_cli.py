@@ -301,7 +301,7 @@ class TestOutputPath:
         monkeypatch.setattr(xarray.Dataset, "to_netcdf", hdf)
         assert main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet"]) == 2
         _one_line_error(capsys, "OSError during the run: cannot write the checkpoint part", "NetCDF: HDF error",
-                              "MiB free on")
+                        "MiB free on")
         assert not list(tmp_path.rglob("*.tmp"))
 
     def test_hdf_error_while_writing(self, config, tmp_path, capsys, monkeypatch):
