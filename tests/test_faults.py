@@ -292,8 +292,8 @@ def test_no_dask_warnings_when_a_checkpoint_part_cannot_be_written(config, tmp_p
 
 
 class TestInterruptInsideTheWriter:
-    """A real SIGINT while the netCDF library writes (where xarray holds its HDF5 lock: an interrupt
-    there used to leave the lock held and hang the clean-up) acts once the write is done."""
+    """A real SIGINT or SIGTERM while the netCDF library writes (where xarray holds its lock: an
+    interrupt there used to leave the lock held and hang the clean-up) acts once the write is done."""
 
     @pytest.fixture(autouse=True)
     def python_sigint(self):
@@ -303,14 +303,14 @@ class TestInterruptInsideTheWriter:
         signal.signal(signal.SIGINT, previous)
 
     @staticmethod
-    def _interrupting_write(monkeypatch, which):
+    def _interrupting_write(monkeypatch, which, signum=signal.SIGINT):
         write = xr.Dataset.to_netcdf
         sent = []
 
         def patched(self, path, *args, **kwargs):
             if which(str(path)) and not sent:
                 sent.append(path)
-                os.kill(os.getpid(), signal.SIGINT)  # arrives while the write below runs
+                os.kill(os.getpid(), signum)  # arrives while the write below runs
             return write(self, path, *args, **kwargs)
 
         monkeypatch.setattr(xr.Dataset, "to_netcdf", patched)
@@ -327,9 +327,25 @@ class TestInterruptInsideTheWriter:
         assert len(sent) == 1 and len(list((tmp_path / "ck").glob("part-*.nc"))) == 1
         assert _leftovers(tmp_path) == []
 
-    def test_an_interrupted_final_write_leaves_no_output(self, config, tmp_path, capsys, monkeypatch, in_process):
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+    def test_an_interrupted_final_write_leaves_no_output(self, config, tmp_path, capsys, monkeypatch, in_process,
+                                                         signum):
         out = tmp_path / "o.nc"
-        self._interrupting_write(monkeypatch, lambda p: ".o.nc." in p)
-        assert _main(["run", str(config), "-o", str(out), "--quiet"]) == 130
-        assert "4 finished batches are saved" in capsys.readouterr().err
+        self._interrupting_write(monkeypatch, lambda p: ".o.nc." in p, signum)
+        assert _main(["run", str(config), "-o", str(out), "--quiet"]) == 128 + signum
+        err = capsys.readouterr().err
+        assert "4 finished batches are saved" in err and ("terminated (SIGTERM)" in err) == (signum == signal.SIGTERM)
         assert not out.exists() and _leftovers(tmp_path) == []
+
+    def test_a_sigterm_inside_a_part_write_under_a_distributed_client_saves_the_part(self, config, tmp_path,
+                                                                                    capsys, monkeypatch):
+        """With a distributed client active, xarray takes a scheduler-held lock for the write; an
+        undeferred SIGTERM there lost the part, or left the lease taken and the clean-up waiting forever."""
+        sent = self._interrupting_write(monkeypatch, lambda p: "part-" in p, signal.SIGTERM)
+        ckpt = tmp_path / "ck"
+        code = _main(["run", str(config), "-o", str(tmp_path / "o.nc"), "--quiet", "--checkpoint", str(ckpt),
+                      "--workers", "1", "--set", "grid.L=[4]", "--set", "grid.n_realizations=2",
+                      "--set", "run.batch_size=1"])
+        assert code == 143 and len(sent) == 1
+        assert "terminated (SIGTERM)" in capsys.readouterr().err
+        assert list(ckpt.glob("part-*.nc")) and not (tmp_path / "o.nc").exists()

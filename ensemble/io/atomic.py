@@ -21,7 +21,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["temporary_name", "write_netcdf", "remove_stale_temporaries", "pid_alive", "interrupts_deferred"]
+__all__ = [
+    "temporary_name", "write_netcdf", "remove_stale_temporaries", "pid_alive", "interrupts_deferred", "STOP_SIGNALS",
+]
 
 _TAG = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^/]+)-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
 
@@ -62,26 +64,38 @@ def remove_stale_temporaries(directory: Path, name: str | None = None) -> list[P
     return removed
 
 
+#: The signals that stop a run: Ctrl-C, and what a batch system sends at its wall-time limit.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Record a Ctrl-C (SIGINT) during the block and raise ``KeyboardInterrupt`` when it is over.
+    """Record a Ctrl-C (SIGINT) or a SIGTERM during the block and deliver it when the block is over.
 
-    An interrupt inside xarray's netCDF writer can leave its HDF5 lock held, and the writer's own
-    clean-up then waits for that lock forever; one inside ``LocalCluster(...)`` leaves a cluster
-    nobody can close. Deferred, it acts at the end of the block. Only the main thread receives
-    signals; elsewhere this does nothing.
+    An interrupt inside xarray's netCDF writer can leave its lock held (a Dask-distributed lock
+    while a client is active), and the writer's own clean-up then waits for that lock forever; one
+    inside ``LocalCluster(...)`` leaves a cluster nobody can close. Deferred, each signal is handed
+    to the handler that was in place before the block (the command line turns SIGTERM into the
+    same stop as Ctrl-C; the default SIGTERM action ends the process), in the order received. Only
+    the main thread receives signals; elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(caught):
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, None)  # Python's SIGINT handler raises KeyboardInterrupt
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 def write_netcdf(ds, path: Path) -> None:
@@ -95,7 +109,7 @@ def write_netcdf(ds, path: Path) -> None:
     path = Path(path)
     tmp = temporary_name(path)
     try:
-        with interrupts_deferred():  # a Ctrl-C during the write discards it once it is done
+        with interrupts_deferred():  # a Ctrl-C or SIGTERM during the write discards it once it is done
             ds.to_netcdf(tmp)
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError

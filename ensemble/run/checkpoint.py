@@ -90,7 +90,7 @@ def write_part(directory: Path, fp: str, L: int, W: float, steps: np.ndarray, ba
     path = directory / _part_name(L, W, int(r[0]), int(r[-1]))
     tmp = temporary_name(path)
     try:
-        with interrupts_deferred():  # the finished batch is saved, then a Ctrl-C acts
+        with interrupts_deferred():  # the finished batch is saved, then a Ctrl-C or SIGTERM acts
             part.to_netcdf(tmp)
             os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # netCDF4 reports HDF errors (e.g. a full disk) as RuntimeError

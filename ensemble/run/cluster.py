@@ -161,7 +161,7 @@ def connect(
         else:
             cluster_class = LocalCUDACluster
     try:
-        with interrupts_deferred():  # a Ctrl-C during start-up acts once there is a cluster to close
+        with interrupts_deferred():  # a Ctrl-C or SIGTERM during start-up acts once there is a cluster to close
             cluster = cluster_class(
                 n_workers=n_workers,
                 threads_per_worker=1,
