@@ -10,7 +10,11 @@ refuse what no run of this package can produce, on every product start of the Sz
 * at t = 0 every ``S^z_j`` is exactly +-1/2 (a product start), the same for both gamma members, and
   for the Néel start it is ``(-1)^(j+1) / 2``;
 * the per-realization imbalance (reduced Datasets) lies in [-1, 1] and is 1 at t = 0;
-* the half-chain entanglement entropy lies in [0, (L/2) ln 2] and is 0 at t = 0.
+* the half-chain entanglement entropy lies in [0, (L/2) ln 2] and is 0 at t = 0;
+* a relaxation rate is positive and at most gamma^2 / 2, the dephasing coefficient (every
+  Lindbladian eigenvalue has ``Re lambda >= -gamma^2 / 2``; the first-order Pauli gap is at most
+  ``Ns / (Ns - 1)`` times the smallest outflow rate, itself at most ``gamma^2 / 4``); a resolution
+  is positive.
 
 They do not prove a file genuine: a value changed within these bounds (two compensating spins, a
 plausible curve) passes. Only recomputing a realization from its seed proves it.
@@ -26,7 +30,11 @@ import xarray as xr
 from ._validate import is_reduced, require_schema
 from .schema import initial_state
 
-__all__ = ["sz_problem", "imbalance_problem", "entanglement_problem", "check_dataset"]
+__all__ = ["sz_problem", "imbalance_problem", "entanglement_problem", "rate_problem", "check_dataset",
+           "RATE_VARIABLES"]
+
+#: The per-realization rates a Dataset may hold (units of J; :mod:`ensemble.observables.relaxation`).
+RATE_VARIABLES = ("relaxation_rate", "relaxation_resolution", "relaxation_rate_exact")
 
 #: Rounding allowed on |S^z_j| <= 1/2, on the t = 0 values and on the entropy bounds.
 TOLERANCE = 1e-9
@@ -108,6 +116,20 @@ def entanglement_problem(entropy: np.ndarray, L: int, *, starts_at_zero: bool) -
     return None
 
 
+def rate_problem(rates: np.ndarray, gamma: float | None = None) -> str | None:
+    """Why per-realization relaxation rates (units of J) cannot come from a run, or None
+    (``gamma`` given: also the bound ``rate <= gamma^2 / 2``)."""
+    rates = np.asarray(rates)
+    problem = _number_problem(rates)
+    if problem:
+        return problem
+    if rates.size and np.min(rates) <= 0.0:
+        return f"holds a rate {np.min(rates):.3g} <= 0"
+    if gamma is not None and rates.size and np.max(rates) > gamma**2 / 2 * (1 + TOLERANCE):
+        return f"holds a rate {np.max(rates):.6g} > gamma^2/2 = {gamma**2 / 2:.6g}"
+    return None
+
+
 def check_dataset(ds: xr.Dataset, what: str = "ds") -> None:
     """Refuse a Dataset that does not follow the schema or holds numbers no run can produce.
 
@@ -154,6 +176,11 @@ def check_dataset(ds: xr.Dataset, what: str = "ds") -> None:
         if "entanglement" in ds.data_vars:
             S = ds["entanglement"].isel(L=k, realization=slice(0, n)).transpose(..., "time")
             problems["entanglement"] = entanglement_problem(S.values, L, starts_at_zero=starts_at_zero)
+        for name in RATE_VARIABLES:
+            if name in ds.data_vars:
+                rates = ds[name].isel(L=k, realization=slice(0, n))
+                bound = None if name == "relaxation_resolution" else float(ds["gamma"].values[-1])
+                problems[name] = rate_problem(rates.values, gamma=bound)
         for name, problem in problems.items():
             if problem is not None:
                 raise ValueError(f"{what}: {name} at L={L} {problem}; not the output of a run")

@@ -10,6 +10,9 @@ name                dims                                        meaning
 ``sz``              (L, W, gamma, realization, time, site)      <S^z_j>(t), S = sigma/2; NaN where
                                                                 site > L or the realization was not run
 ``entanglement``    (L, W, gamma, realization, time)            half-chain entropy (nats), optional
+``relaxation_*``    (L, W, realization)                         per-realization relaxation rate Gamma
+                                                                (units of J), optional: ``_rate``,
+                                                                ``_resolution``, ``_rate_exact``
 ``field``           (L, W, realization, site)                   on-site field h_j (units of J)
 ``n_realizations``  (L,)                                        realizations run per L
 ``imbalance``       (L, W, gamma, realization, time)            reduced Datasets only, instead of sz

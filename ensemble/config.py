@@ -33,7 +33,7 @@
     unraveling = "kick"
     noise = "trajectory"
     entanglement = false # also store the half-chain entanglement entropy
-    observables = ["sz"] # stored quantities (sz always; "entanglement")
+    observables = ["sz"] # stored quantities (sz always; "entanglement", "relaxation_rate", ...)
     workers = 2          # local cluster size; 0 (the default): one worker per CPU core
                          # (ignored with a scheduler address)
     scheduler = ""       # address of an existing Dask scheduler, e.g. "tcp://host:8786"

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("ensemble.threads", "ensemble.validation"),
     ("ensemble.models",),
-    ("ensemble.observables",),
     ("ensemble.references", "ensemble.lindblad"),
+    ("ensemble.observables",),
     ("ensemble.engines",),
     ("ensemble.io",),
     ("ensemble.run",),

@@ -132,6 +132,8 @@ class Engine:
             return f"the {self.NAME} engine does not apply the {bath.NAME!r} bath (it applies {self.BATHS})"
         for name in observables:
             obs = OBSERVABLES.get(name)
+            if obs.PER_REALIZATION:  # computed beside the engine, from the fields
+                continue
             if self.STATE not in obs.STATES:
                 return f"the observable {name!r} cannot be evaluated on the {self.NAME} engine's {self.STATE} state"
             if not obs.LINEAR and self.EXACT_FOR != "trajectories":

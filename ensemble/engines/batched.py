@@ -59,6 +59,7 @@ from ensemble.engines.stepper import NORM_TOLERANCE, kick_phases
 from ensemble.models import xxz
 from ensemble.models.baths import Bath
 from ensemble.models.xxz import XXZChain
+from ensemble.observables import OBSERVABLES
 
 __all__ = ["BatchedEngine", "BatchedJumpEngine", "run_batched", "MAX_COLUMNS", "R_GRID", "LANCZOS_STEPS",
            "bytes_per_column"]
@@ -524,7 +525,7 @@ class BatchedEngine(Engine):
     BITWISE_ACROSS_BATCHES = False
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
-        """Also refuses every observable but ``sz``.
+        """Also refuses every sampled observable but ``sz`` (per-realization ones run beside it).
 
         Whether a GPU is usable is checked where the run executes (:func:`ensemble.run_grid` for a
         local run, the backend on a worker), not here: a login node without a GPU plans and submits
@@ -533,7 +534,7 @@ class BatchedEngine(Engine):
         reason = super().refuse(chain, bath, observables)
         if reason:
             return reason
-        extra = [name for name in observables if name != "sz"]
+        extra = [name for name in observables if name != "sz" and not OBSERVABLES.get(name).PER_REALIZATION]
         if extra:
             return f"the batched engine records sz only; it cannot evaluate {extra}"
         return None

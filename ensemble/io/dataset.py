@@ -3,7 +3,8 @@
 The schema (variable dims, coordinates and their attributes) is defined once, in
 :mod:`analysis.schema`, which the analysis reads; this module writes Datasets that follow it. Each
 stored observable (:mod:`ensemble.observables`) becomes a variable with dims
-``(L, W, gamma, realization, time, *its dims)`` and its own ``long_name`` and ``units``.
+``(L, W, gamma, realization, time, *its dims)`` (``(L, W, realization, *its dims)`` for one value
+per realization, :func:`ensemble.observables.dataset_dims`) and its own ``long_name`` and ``units``.
 
 Attributes are strings or numbers only (netCDF holds no dicts or None), so
 ``ds.to_netcdf(path)`` then ``xarray.open_dataset(path)`` round-trips the Dataset exactly.
@@ -22,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from analysis.schema import COORD_ATTRS, FIELD_DIMS, SCHEMA_VERSION, SZ_DIMS
-from ensemble.observables import OBSERVABLES
+from ensemble.observables import OBSERVABLES, dataset_dims
 
 __all__ = ["build_dataset", "validate_dataset", "provenance_attrs", "COMPRESSION"]
 
@@ -98,12 +99,13 @@ def build_dataset(
         Run parameters and provenance (strings and numbers only); ``schema_version`` is added
         (:data:`analysis.schema.SCHEMA_VERSION`).
     observables : sequence of str
-        The stored quantities (:mod:`ensemble.observables`); each becomes a variable with dims
-        ``(L, W, gamma, realization, time, *its dims)``, NaN where not run or beyond L.
+        The stored quantities (:mod:`ensemble.observables`); each becomes a variable with the dims
+        of :func:`ensemble.observables.dataset_dims`, NaN where not run or beyond L.
     """
     n_sites, n_r = max(Ls), max(n_realizations[L] for L in Ls)
     kinds = [(name, OBSERVABLES.get(name)()) for name in observables]
-    values = {name: np.full((len(Ls), len(Ws), 2, n_r, len(steps), *obs.shape(n_sites)), np.nan) for name, obs in kinds}
+    sizes = {"L": len(Ls), "W": len(Ws), "gamma": 2, "realization": n_r, "time": len(steps), "site": n_sites}
+    values = {name: np.full([sizes[d] for d in dataset_dims(name)], np.nan) for name, _ in kinds}
     field = np.full((len(Ls), len(Ws), n_r, n_sites), np.nan)
     l_index = {L: i for i, L in enumerate(Ls)}
     w_index = {float(W): i for i, W in enumerate(Ws)}
@@ -113,10 +115,11 @@ def build_dataset(
         # Mixed scalar/array indices separated by a slice: numpy puts the realization axis first,
         # which is exactly the batch layout (n, gamma, time, ...).
         for name, obs in kinds:
-            if "site" in obs.DIMS:
-                values[name][i, k, :, r, :, :L] = batch[name]
+            sites = (slice(0, L),) if "site" in obs.DIMS else ()
+            if obs.PER_REALIZATION:
+                values[name][(i, k, r, *sites)] = batch[name]
             else:
-                values[name][i, k, :, r, :] = batch[name]
+                values[name][(i, k, slice(None), r, slice(None), *sites)] = batch[name]
         field[i, k, r, :L] = batch["field"]
     coords = {
         "L": ("L", np.asarray(Ls, dtype=np.int64)),
@@ -127,7 +130,7 @@ def build_dataset(
         "step": ("time", np.asarray(steps, dtype=np.int64)),
         "site": ("site", np.arange(1, n_sites + 1, dtype=np.int64)),
     }
-    variables = {name: ((*SZ_DIMS[:-1], *obs.DIMS), values[name]) for name, obs in kinds}
+    variables = {name: (dataset_dims(name), values[name]) for name, _ in kinds}
     ds = xr.Dataset(
         {
             **variables,

@@ -4,7 +4,8 @@ A checkpoint directory holds
 
 * ``part-L<L>-W<key>-r<first>-<last>.nc``: one netCDF file per finished batch at one (L, W), with
   each stored observable (``sz(realization, gamma, step, site)``, ``entanglement(realization, gamma,
-  step)``, ...: :mod:`ensemble.observables`), ``field(realization, site)``, the
+  step)``, ``relaxation_rate(realization)``, ...: :func:`ensemble.observables.batch_dims`),
+  ``field(realization, site)``, the
   realization indices as a coordinate, the run's *fingerprint* and a SHA-256 ``checksum`` of the
   indices and arrays. The fingerprint holds every parameter that determines the numbers of a
   realization except the grid itself (generated from the run specification,
@@ -44,7 +45,7 @@ import xarray as xr
 
 from analysis import plausibility
 from ensemble.io.atomic import interrupts_deferred, pid_alive, remove_stale_temporaries, temporary_name
-from ensemble.observables import OBSERVABLES
+from ensemble.observables import batch_dims
 from ensemble.run.seeds import w_key
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class _Rejected(Exception):
 def _part_dims(name: str) -> tuple[str, ...]:
     if name == "field":
         return ("realization", "site")
-    return ("realization", "gamma", "step", *OBSERVABLES.get(name).DIMS)
+    return batch_dims(name)
 
 
 def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int, float, np.ndarray, dict]:
@@ -154,8 +155,8 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int
         raise _Rejected("lacks a variable this run stores")
     arrays = {name: part[name].values for name in names}
     n = r.size
-    shapes = {name: (n, 2, steps.size, *OBSERVABLES.get(name)().shape(L)) for name in observables}
-    shapes["field"] = (n, L)
+    sizes = {"realization": n, "gamma": 2, "step": steps.size, "site": L}
+    shapes = {name: tuple(sizes[d] for d in _part_dims(name)) for name in (*observables, "field")}
     if (r.dtype.kind not in "iu" or n == 0 or np.unique(r).size != n or r.min() < 0
             or "step" not in part.coords or not np.array_equal(part.step.values, steps)
             or any(arrays[k].shape != shapes[k] for k in names)):
@@ -169,6 +170,9 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int
     if "entanglement" in arrays:
         problems["entanglement"] = plausibility.entanglement_problem(arrays["entanglement"], L,
                                                                      starts_at_zero=steps[0] == 0)
+    for name in plausibility.RATE_VARIABLES:
+        if name in arrays:
+            problems[name] = plausibility.rate_problem(arrays[name])
     for name, problem in problems.items():
         if problem is not None:
             raise _Rejected(f"{name} {problem}: no run writes that (altered file?)")

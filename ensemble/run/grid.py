@@ -10,6 +10,7 @@ itself: Dask does.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,7 +38,7 @@ from ensemble.engines import DEVICES, engine_choices
 from ensemble.models.baths import Bath
 from ensemble.models.disorder import LAWS, Disorder
 from ensemble.models.initial_states import STATES, ProductState
-from ensemble.observables import OBSERVABLES
+from ensemble.observables import OBSERVABLES, per_realization
 from ensemble.run.realization import NOISE_MODES, UNRAVELINGS, RunSpec, run_batch
 
 __all__ = [
@@ -78,9 +79,23 @@ def sample_steps(t_final: float, tau: float, n_times: int) -> np.ndarray:
 def auto_batch_size(
     L: int, delta: float, n_steps: int, engine: str = "auto", unraveling: str = "kick", noise: str = "trajectory"
 ) -> int:
-    """Realizations per task for about ``TARGET_TASK_SECONDS`` of single-core work."""
-    seconds = cost.seconds_per_realization(L, delta, n_steps, engine, unraveling, noise)
+    """Realizations per task for about ``TARGET_TASK_SECONDS`` of single-core work (the engine's alone)."""
+    return _batch_for(cost.seconds_per_realization(L, delta, n_steps, engine, unraveling, noise))
+
+
+def _batch_for(seconds: float) -> int:
     return max(1, int(TARGET_TASK_SECONDS / max(seconds, 1e-3)))
+
+
+def _with_observables(verdict: cost.Verdict, L: int, names, max_memory: float | None) -> cost.Verdict:
+    """The engine's verdict with the seconds and memory of the per-realization observables added."""
+    computations = {OBSERVABLES.get(name).COMPUTATION or name: OBSERVABLES.get(name)() for name in per_realization(names)}
+    extra = [obs.cost(L) for obs in computations.values()]  # a shared computation counted once
+    if not extra:
+        return verdict
+    memory = verdict.memory + max(b for _, b in extra)
+    cost.check_memory(f"one realization at L={L} with {', '.join(per_realization(names))}", memory, max_memory)
+    return dataclasses.replace(verdict, seconds=verdict.seconds + sum(s for s, _ in extra), memory=memory)
 
 
 def _steps_of(times: np.ndarray, tau: float, name: str) -> np.ndarray:
@@ -286,13 +301,19 @@ def plan_grid(
                                    max_memory=max_memory, concurrent=concurrent, worker_memory=worker_memory)
         for L_ in Ls
     }
-    per_point = max(Ls) * 8 + sum(2 * len(steps) * 8 * math.prod(OBSERVABLES.get(name)().shape(max(Ls)))
+    for name in per_realization(spec.observables):
+        for L_ in Ls:
+            reason = OBSERVABLES.get(name)().refuse(L_, spec.chain, spec.bath)
+            if reason is not None:
+                raise ValueError(reason)
+    verdicts = {L_: _with_observables(verdict, L_, spec.observables, max_memory) for L_, verdict in verdicts.items()}
+    per_point = max(Ls) * 8 + sum(8 * math.prod(OBSERVABLES.get(name)().shape(max(Ls)))
+                                  * (1 if OBSERVABLES.get(name).PER_REALIZATION else 2 * len(steps))
                                   for name in spec.observables)
     cost.check_memory(f"the Dataset ({len(Ls)} L x {len(Ws)} W x {max(counts.values())} realizations)",
                       float(per_point) * len(Ls) * len(Ws) * max(counts.values()), max_memory)
     chosen = spec.resolved_engine()
-    sizes = {L_: batch_size or chosen.preferred_batch(L_) or auto_batch_size(L_, delta, n_steps, engine, unraveling,
-                                                                              noise) for L_ in Ls}
+    sizes = {L_: batch_size or chosen.preferred_batch(L_) or _batch_for(verdicts[L_].seconds) for L_ in Ls}
     return Plan(Ls=Ls, Ws=Ws, counts=counts, steps=steps, spec=spec, fingerprint=fp, batch_sizes=sizes,
                 verdicts=verdicts, checkpoint=directory, entropy_source=source, n_workers=n_workers,
                 omp_threads=omp_threads)
@@ -424,8 +445,12 @@ def run_grid(
         entropy (nats) of each trajectory (kick engines; the same as adding ``"entanglement"`` to
         ``observables``).
     observables : sequence of str, optional
-        Stored quantities (:mod:`ensemble.observables`): ``"sz"`` (always stored) and
-        ``"entanglement"``. An engine refuses the ones it cannot evaluate.
+        Stored quantities (:mod:`ensemble.observables`): ``"sz"`` (always stored),
+        ``"entanglement"``, and the per-realization relaxation rate Gamma (units of J; no gamma and
+        no time axis, dims ``(L, W, realization)``): ``"relaxation_rate"`` (first order in
+        gamma^2, Delta != 0), ``"relaxation_resolution"`` (its rounding resolution) and
+        ``"relaxation_rate_exact"`` (the exact Lindbladian gap, L <= 8). An engine refuses the
+        ones it cannot evaluate; a rate refuses the sizes it cannot reach before the run starts.
     disorder : str or Disorder
         The disorder law (:mod:`ensemble.models.disorder`): ``"uniform"`` (h_j uniform in [-W, W],
         the paper's), ``"aubry-andre"`` (h_j = W cos(2 pi beta j + phi)), or a law object such as

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ensemble.engines import FLAGS, Task
+from ensemble.observables import OBSERVABLES, per_realization, sampled
 from ensemble.run import seeds
 from ensemble.run.spec import RunSpec
 
@@ -28,7 +29,7 @@ def realization_task(spec: RunSpec, L: int, W: float, r: int) -> Task:
     fields = spec.disorder.fields(L, W, seeds.fields_rng(spec.entropy, L, W, r))
     rng = seeds.initial_rng(spec.entropy, L, W, r) if spec.initial.RANDOM else None
     return Task(fields=fields, up_sites=spec.initial.up_sites(L, rng), steps=np.asarray(spec.steps, dtype=np.int64),
-                chain=spec.chain, bath=spec.bath, observables=spec.observables)
+                chain=spec.chain, bath=spec.bath, observables=sampled(spec.observables))
 
 
 def run_realization(spec: RunSpec, L: int, W: float, r: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -52,14 +53,17 @@ def run_batch(spec: RunSpec, L: int, W: float, realizations: tuple[int, ...]) ->
     Returns
     -------
     dict
-        ``"realization"`` (n,), ``"field"`` (n, L), and each observable, e.g. ``"sz"`` (n, 2, n_times, L)
-        and ``"entanglement"`` (n, 2, n_times).
+        ``"realization"`` (n,), ``"field"`` (n, L), and each observable, e.g. ``"sz"`` (n, 2, n_times, L),
+        ``"entanglement"`` (n, 2, n_times) and a per-realization one such as ``"relaxation_rate"`` (n,).
     """
     engine = _engine(spec, L)
     tasks = [realization_task(spec, L, W, r) for r in realizations]
     outs = engine.run_batch(tasks, [seeds.noise_rng(spec.entropy, L, W, r) for r in realizations])
     batch = {"realization": np.asarray(realizations, dtype=np.int64), "field": np.stack([t.fields for t in tasks])}
-    batch.update({name: np.stack([o[name] for o in outs]) for name in spec.observables})
+    batch.update({name: np.stack([o[name] for o in outs]) for name in sampled(spec.observables)})
+    for name in per_realization(spec.observables):
+        obs = OBSERVABLES.get(name)()
+        batch[name] = np.array([obs.evaluate_realization(task) for task in tasks], dtype=np.float64)
     return batch
 
 

@@ -143,6 +143,8 @@ class TestSelection:
     def test_refuses_other_observables(self):
         with pytest.raises(ValueError, match="records sz only"):
             select("batched", "kick", "trajectory", CHAIN, BATH, ("sz", "entanglement"))
+        # a per-realization observable runs beside the engine, whichever engine it is
+        assert type(select("batched", "kick", "trajectory", CHAIN, BATH, ("sz", "relaxation_rate"))) is BatchedEngine
 
     def test_serial_engines_run_on_the_cpu_only(self):
         """The many-body family on the GPU is the batched engine; the free-fermion one has no GPU engine."""

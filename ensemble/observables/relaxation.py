@@ -1,0 +1,133 @@
+"""The slowest relaxation rate Gamma of a realization's bath-coupled chain: one number, no time axis.
+
+Gamma is the gap of the Lindbladian that the noisy kicks unravel (coefficient gamma^2 / 2, bath on
+site b, Sz_tot = 0 block), in units of J; ``1/Gamma`` is the slowest thermalization time t_s of the
+avalanche literature. It is computed from the realization's fields (the same keyed stream as its
+trajectories, so it sits beside ``sz`` of the same disorder), by one of two methods that
+:mod:`ensemble.references.relaxation` derives and tests:
+
+``relaxation_rate``
+    First order in gamma^2 (secular approximation): ``min(Pauli gap, slowest coherence)``, one dense
+    diagonalization of H0, done twice; L <= 14 in seconds to a minute on one core. Needs Delta != 0
+    (the Anderson chain's Bohr frequencies are degenerate).
+``relaxation_resolution``
+    The absolute rounding resolution of ``relaxation_rate`` (from the same computation, made once
+    when both are stored): a rate below it is not resolved, only bounded from above by it.
+``relaxation_rate_exact``
+    The exact Lindbladian gap (dense eigenvalues for L <= 6, shift-invert Arnoldi at L = 8); any
+    gamma > 0, any Delta.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import comb
+
+import numpy as np
+
+from ensemble.observables import OBSERVABLES, Observable
+
+__all__ = ["WeakCouplingRelaxationRate", "WeakCouplingResolution", "ExactRelaxationRate", "weak_coupling"]
+
+#: Measured single-core seconds of the weak-coupling rate at L = 14 (Ns = 3432; two dense
+#: diagonalizations, two V^T A V products, two Laplacian gaps), scaled as Ns^3 to other L.
+WEAK_SECONDS_L14 = 31.0
+#: Dense Ns x Ns float64 matrices the weak-coupling rate holds at once (H0, perturbation, V, A, G, ...).
+WEAK_DENSE_MATRICES = 8
+#: Measured seconds of the exact gap at L = 8 (sparse LU of the Ns^2 = 4900 generator), scaled as Ns^3.
+EXACT_SECONDS_L8 = 3.0
+#: Largest chain the exact gap accepts (its Ns^2 x Ns^2 generator, references.relaxation.EXACT_MAX_DIMENSION).
+EXACT_MAX_L = 8
+
+
+@lru_cache(maxsize=2)
+def _weak(fields: bytes, delta: float, gamma: float, J: float, bath_site: int):
+    from ensemble.references.relaxation import weak_coupling_relaxation_rate
+
+    return weak_coupling_relaxation_rate(np.frombuffer(fields, dtype=np.float64), delta=delta, gamma=gamma, J=J,
+                                         bath_site=bath_site)
+
+
+def weak_coupling(task):
+    """The weak-coupling rates of one engine input (cached: rate and resolution share one computation)."""
+    fields = np.ascontiguousarray(task.fields, dtype=np.float64)
+    return _weak(fields.tobytes(), float(task.chain.delta), float(task.bath.gamma), float(task.chain.J),
+                 int(task.bath.site))
+
+
+def _bath_refusal(name: str, bath) -> str | None:
+    if bath.NAME != "dephasing":
+        return f"{name}: the relaxation rate is derived for the dephasing bath only (got the {bath.NAME!r} bath)"
+    return None
+
+
+class _Weak(Observable):
+    PER_REALIZATION = True
+    COMPUTATION = "weak-coupling relaxation rate"
+
+    def cost(self, L: int) -> tuple[float, float]:
+        """Seconds (Ns^3 from the L = 14 measurement) and bytes (dense Ns x Ns matrices) of the one
+        computation that gives both the rate and its resolution."""
+        ns = comb(L, L // 2)
+        return WEAK_SECONDS_L14 * (ns / comb(14, 7)) ** 3, WEAK_DENSE_MATRICES * 8.0 * ns**2
+
+    def refuse(self, L: int, chain, bath) -> str | None:
+        if _bath_refusal(self.NAME, bath):
+            return _bath_refusal(self.NAME, bath)
+        if chain.delta == 0.0:
+            return (f"{self.NAME}: the weak-coupling rate needs Delta != 0 (the Anderson chain's Bohr frequencies "
+                    "are degenerate); use relaxation_rate_exact at L <= 8")
+        return None
+
+
+@OBSERVABLES.register("relaxation_rate")
+class WeakCouplingRelaxationRate(_Weak):
+    """Gamma to first order in gamma^2: ``min(Pauli gap, slowest coherence)``, units of J."""
+
+    LONG_NAME = ("slowest relaxation rate Gamma in units of J, first order in gamma^2 (secular Pauli master "
+                 "equation of the H0 eigenstates and first-order coherence decay; Lindblad coefficient gamma^2/2)")
+
+    def evaluate_realization(self, task) -> float:
+        """Gamma (> 0) of one realization."""
+        return float(weak_coupling(task).rate)
+
+
+@OBSERVABLES.register("relaxation_resolution")
+class WeakCouplingResolution(_Weak):
+    """The absolute rounding resolution of ``relaxation_rate`` (units of J)."""
+
+    LONG_NAME = ("absolute resolution of relaxation_rate in units of J (its change under a rounding-size "
+                 "perturbation of H0, times 10): a rate below it is not resolved")
+
+    def evaluate_realization(self, task) -> float:
+        """The resolution (> 0) of one realization's weak-coupling rate."""
+        return float(weak_coupling(task).resolution)
+
+
+@OBSERVABLES.register("relaxation_rate_exact")
+class ExactRelaxationRate(Observable):
+    """The exact Lindbladian gap Gamma (units of J), L <= 8."""
+
+    LONG_NAME = ("slowest relaxation rate Gamma in units of J: exact gap of the Lindbladian (coefficient "
+                 "gamma^2/2) in the Sz_tot = 0 block")
+    PER_REALIZATION = True
+
+    def refuse(self, L: int, chain, bath) -> str | None:
+        if _bath_refusal(self.NAME, bath):
+            return _bath_refusal(self.NAME, bath)
+        if L > EXACT_MAX_L:
+            return (f"relaxation_rate_exact: L = {L} > {EXACT_MAX_L} (the exact gap factorizes an Ns^2 x Ns^2 "
+                    "generator); use relaxation_rate (weak coupling) beyond")
+        return None
+
+    def cost(self, L: int) -> tuple[float, float]:
+        """Seconds (Ns^3 from the L = 8 measurement) and bytes (a dense Ns^2 x Ns^2 generator bound)."""
+        ns = comb(L, L // 2)
+        return EXACT_SECONDS_L8 * (ns / comb(8, 4)) ** 3, 16.0 * ns**4
+
+    def evaluate_realization(self, task) -> float:
+        """Gamma (> 0) of one realization."""
+        from ensemble.references.relaxation import exact_relaxation_rate
+
+        return float(exact_relaxation_rate(task.fields, delta=task.chain.delta, gamma=task.bath.gamma,
+                                           J=task.chain.J, bath_site=task.bath.site).rate)
