@@ -109,3 +109,53 @@ def test_threshold_disorder_refuses_mismatched_inputs():
         ar.threshold_disorder([4.0, 8.0], [[1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0]], L_small=8, L_large=10)
     with pytest.raises(ValueError, match="strictly increasing"):
         ar.threshold_disorder([8.0, 4.0], [[1.0, 2.0]] * 2, [[1.0, 2.0]] * 2, L_small=8, L_large=10)
+
+
+class TestUnresolvedRates:
+    """Rates at or below their resolution are censored: ranked lowest, never averaged."""
+
+    def test_the_median_ranks_them_lowest_and_the_mean_is_undefined(self):
+        rates = _lognormal(21, -20.0, 3.0, 5)
+        resolutions = np.full(rates.size, np.sort(rates)[4])  # the 5 smallest are unresolved
+        typical = ar.typical_rate(rates, L=12, W=16.0, n_resamples=300, resolutions=resolutions)
+        assert typical.n_unresolved == 5 and np.isnan(typical.mean_ln) and np.isnan(typical.mean_ln_hi)
+        assert typical.median_ln == np.median(np.log(rates))  # 5 of 21 censored below: the median is untouched
+        assert typical.median_ln_lo <= typical.median_ln <= typical.median_ln_hi
+
+    def test_a_majority_unresolved_gives_a_minus_infinite_median(self):
+        rates = _lognormal(9, -20.0, 1.0, 6)
+        typical = ar.typical_rate(rates, L=12, W=20.0, n_resamples=100, resolutions=np.full(9, rates.max()))
+        assert typical.median_ln == -np.inf and typical.n_unresolved == 9
+
+    def test_the_median_slope_with_censoring_and_the_mean_refused(self):
+        small = np.exp(-2.0 * 10 + np.random.default_rng(1).normal(0.0, 1.0, 201))
+        large = np.exp(-2.0 * 14 + np.random.default_rng(2).normal(0.0, 1.0, 201))
+        res_large = np.full(large.size, np.quantile(large, 0.1))
+        decay = ar.rate_decay(small, large, L_small=10, L_large=14, W=8.0, statistic="median",
+                              resolutions_large=res_large)
+        assert decay.kappa == pytest.approx((np.median(np.log(small)) - np.median(np.log(large))) / 4, rel=1e-13)
+        assert decay.lo < 2.0 < decay.hi and decay.verdict == "yes"
+        with pytest.raises(ValueError, match='statistic="median"'):
+            ar.rate_decay(small, large, L_small=10, L_large=14, W=8.0, resolutions_large=res_large)
+        with pytest.raises(ValueError, match="statistic must be one of"):
+            ar.rate_decay(small, large, L_small=10, L_large=14, W=8.0, statistic="mode")
+
+
+class TestLowerBoundFraction:
+    def test_fraction_and_median_ratio_are_counted_exactly(self):
+        rates = np.exp(-np.arange(1.0, 101.0))  # 1/Gamma = e^1 .. e^100
+        bound = ar.lower_bound_fraction(np.exp(30.5), rates, L=10, W=8.0, n_resamples=500)
+        assert bound.fraction == 0.7 and bound.n == 100  # t <= 1/Gamma for e^31 .. e^100
+        assert bound.median_ln_ratio == pytest.approx(30.5 - 50.5, abs=1e-12)
+        assert bound.lo < 0.7 < bound.hi and bound.verdict == "yes"
+        assert ar.lower_bound_fraction(np.exp(80.5), rates, L=10, W=8.0, n_resamples=500).verdict == "no"
+
+    def test_an_unresolved_rate_is_bounded_only_below_one_over_its_resolution(self):
+        rates = np.array([1e-3, 1e-4, 1e-30, 1e-30])
+        res = np.array([1e-20, 1e-20, 1e-20, 1e-20])
+        assert ar.lower_bound_fraction(1e5, rates, L=8, W=4.0, resolutions=res, n_resamples=50).fraction == 0.5
+        assert ar.lower_bound_fraction(1e25, rates, L=8, W=4.0, resolutions=res, n_resamples=50).fraction == 0.0
+
+    def test_a_time_must_be_positive_and_finite(self):
+        with pytest.raises(ValueError, match="t must be finite"):
+            ar.lower_bound_fraction(np.inf, np.ones(3), L=8, W=4.0)
