@@ -18,6 +18,7 @@ import xarray as xr
 
 from ._validate import require_schema
 from .linearity import linearity, w_star_by_window
+from .relaxation import rate_decay, threshold_disorder, typical_rate
 from .resample import Window, bootstrap, verdicts
 
 #: grid-table column -> (unit, description). Units: times in 1/J, lengths in lattice sites.
@@ -56,11 +57,16 @@ GRID_COLUMNS: dict[str, tuple[str, str]] = {
     "log10_t_star": ("log10(1/J)", "log10 t*, t* = exp(L/(2A))"),
     "log10_t_star_lo": ("log10(1/J)", "lower end of its interval"),
     "log10_t_star_hi": ("log10(1/J)", "upper end of its interval"),
+    "ln_gamma_median": ("ln(J)", "median over realizations of ln Gamma, the slowest relaxation rate (relaxation_rate)"),
+    "ln_gamma_median_lo": ("ln(J)", "lower end of its interval (-inf: among unresolved rates)"),
+    "ln_gamma_median_hi": ("ln(J)", "upper end of its interval"),
+    "gamma_unresolved": ("", "realizations whose rate is at or below its resolution (censored below)"),
 }
 #: summary-table column -> (unit, description).
 SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
     "quantity": ("", "kappa (per W), alpha, c, W~, alpha and W~ without constant (global), 'W > W~' (per W), "
-                     "W* (per L), W* per fit window start (per L and t_min)"),
+                     "W* (per L), W* per fit window start (per L and t_min); with relaxation rates: "
+                     "kappa_Gamma (per W, from L - dL to L) and W*_Gamma (per L)"),
     "L": ("site", "chain length of a per-L row"),
     "t_min": ("1/J", "fit window start of a W_star_window row (window [t_min, t_final])"),
     "W": ("J", "disorder strength of a per-W row"),
@@ -86,6 +92,8 @@ _SUMMARY_QUANTITIES = {
     "W_tilde_origin": ("J", ""),
     "W_star": ("J", ""),
     "W_star_window": ("J", ""),
+    "kappa_Gamma": ("1/site", "kappa_Gamma > ln 4"),
+    "W_star_Gamma": ("J", ""),
 }
 
 
@@ -267,6 +275,10 @@ def compact_grid(grid: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
             row["P"] = f"{r.front_P:.3f} ± {r.front_P_err:.3f}"
             row["log10 t* [log10(1/J)]"] = format_interval(r.log10_t_star, r.log10_t_star_lo, r.log10_t_star_hi,
                                                            words=True)
+        if "ln_gamma_median" in grid.columns:
+            row[f"median ln Gamma [ln J] ({conf})"] = (
+                format_interval(r.ln_gamma_median, r.ln_gamma_median_lo, r.ln_gamma_median_hi, ".3g")
+                + (f" ({r.gamma_unresolved} unresolved)" if r.gamma_unresolved else ""))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -280,7 +292,8 @@ def compact_summary(summary: pd.DataFrame, conf: str = "95 %") -> pd.DataFrame:
     """The summary table with "estimate [interval]" cells and the unit next to each quantity."""
     names = {"kappa": "κ = d ln t~/dL", "alpha": "α (ln t~ = c + α L W)", "c": "c", "W_tilde": "W~ = 2 ln 2/α",
              "alpha_origin": "α (ln t~ = α L W, no constant)", "W_tilde_origin": "W~ = 2 ln 2/α (no constant)",
-             "W > W~": "W > W~", "W_star": "W* (1/A = 2 ln 4)", "W_star_window": "W* on [t_min, t_final]"}
+             "W > W~": "W > W~", "W_star": "W* (1/A = 2 ln 4)", "W_star_window": "W* on [t_min, t_final]",
+             "kappa_Gamma": "κ_Γ = -d ln Γ/dL (medians)", "W_star_Gamma": "W*_Γ (κ_Γ = ln 4)"}
     rows = []
     for r in summary.itertuples():
         at = f"W = {r.W:g}" if np.isfinite(r.W) else (f"L = {int(r.L)}" if np.isfinite(r.L) else "all")
@@ -412,6 +425,9 @@ def report(
             for t1 in ([] if wsw is None else wsw["t_min"].values):
                 summary.append(srow("W_star_window", L=int(L), t_min=float(t1), sel={"L": L, "t_min": t1},
                                     source=wsw, name="W_star"))
+    if "relaxation_rate" in ds.data_vars:
+        grid, extra = _relaxation(ds, grid, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        summary += extra
     summary_df = pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS))
 
     notes = []
@@ -453,6 +469,52 @@ def report(
                                       "t_final", "interval")}
     attrs["two_ln4"], attrs["ln4"] = bs.attrs["two_ln4"], bs.attrs["ln4"]
     return Report(grid=grid, summary=summary_df, notes=notes, attrs=attrs, bootstrap=bs)
+
+
+def _relaxation(ds: xr.Dataset, grid: pd.DataFrame, *, n_resamples: int, seed: int,
+                confidence: float) -> tuple[pd.DataFrame, list[dict]]:
+    """The relaxation-rate columns of the grid and the kappa_Gamma / W*_Gamma rows of the summary
+    (:mod:`analysis.relaxation`: medians, unresolved rates censored when resolutions are stored)."""
+    kw = dict(n_resamples=n_resamples, seed=seed, confidence=confidence)
+
+    def held(L, W) -> tuple[np.ndarray, np.ndarray | None]:
+        n = int(ds["n_realizations"].sel(L=L))
+        sel = ds.sel(L=L, W=W).isel(realization=slice(0, n))
+        res = sel["relaxation_resolution"].values if "relaxation_resolution" in ds.data_vars else None
+        return sel["relaxation_rate"].values, res
+
+    grid = grid.copy()
+    for k, r in grid.iterrows():
+        rates, resolutions = held(r.L, r.W)
+        t = typical_rate(rates, L=int(r.L), W=float(r.W), resolutions=resolutions, **kw)
+        grid.loc[k, ["ln_gamma_median", "ln_gamma_median_lo", "ln_gamma_median_hi"]] = (
+            t.median_ln, t.median_ln_lo, t.median_ln_hi)
+        grid.loc[k, "gamma_unresolved"] = t.n_unresolved
+    grid["gamma_unresolved"] = grid["gamma_unresolved"].astype(int)
+    Ls, Ws = [int(L) for L in ds["L"].values], [float(W) for W in ds["W"].values]
+    rows = []
+
+    def row(quantity, L, W, est, lo, hi, claim="", verdict="", P=np.nan) -> dict:
+        P_err = float(np.sqrt(P * (1 - P) / n_resamples)) if np.isfinite(P) else np.nan
+        return {"quantity": quantity, "L": L, "t_min": np.nan, "W": W, "unit": _SUMMARY_QUANTITIES[quantity][0],
+                "estimate": est, "se": np.nan, "lo": lo, "hi": hi, "claim": claim, "verdict": verdict, "P": P,
+                "P_err": P_err, "n_points": np.nan, "n_censored": np.nan}
+
+    for small, large in zip(Ls, Ls[1:]):
+        pairs = [(held(small, W), held(large, W)) for W in Ws]
+        censored = dict(statistic="median")
+        for W, ((gs, rs), (gl, rl)) in zip(Ws, pairs):
+            d = rate_decay(gs, gl, L_small=small, L_large=large, W=W, resolutions_small=rs, resolutions_large=rl,
+                           **censored, **kw)
+            rows.append(row("kappa_Gamma", large, W, d.kappa, d.lo, d.hi, f"kappa_Gamma({small}->{large}) > ln 4",
+                            d.verdict, d.P))
+        if len(Ws) >= 2:
+            star = threshold_disorder(Ws, [p[0][0] for p in pairs], [p[1][0] for p in pairs], L_small=small,
+                                      L_large=large, resolutions_small=None if pairs[0][0][1] is None else
+                                      [p[0][1] for p in pairs], resolutions_large=None if pairs[0][1][1] is None
+                                      else [p[1][1] for p in pairs], **censored, **kw)
+            rows.append(row("W_star_Gamma", large, np.nan, star.W_star, star.lo, star.hi))
+    return grid, rows
 
 
 def report_markdown(rep: Report, all_columns: bool = False) -> str:

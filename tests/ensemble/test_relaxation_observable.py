@@ -87,3 +87,20 @@ def test_toml_and_command_line(tmp_path, capsys):
         expected = [weak_coupling_relaxation_rate(seeds.draw_fields(4, 6, 5.0, r), delta=1.0, gamma=1.0).rate
                     for r in range(2)]
         np.testing.assert_array_equal(ds.relaxation_rate.values[0, 0], expected)
+
+
+def test_the_report_adds_the_typical_rate_and_kappa_gamma(run):
+    import analysis
+    from analysis.relaxation import rate_decay
+
+    rep = analysis.report(run, n_resamples=200)
+    row = rep.grid[(rep.grid.L == 6) & (rep.grid.W == 9.0)].iloc[0]
+    rates = run.relaxation_rate.sel(L=6, W=9.0).values
+    assert row.ln_gamma_median == np.median(np.log(rates)) and row.gamma_unresolved == 0
+    kappa = rep.summary[(rep.summary.quantity == "kappa_Gamma") & (rep.summary.W == 3.0)].iloc[0]
+    expected = rate_decay(run.relaxation_rate.sel(L=4, W=3.0).values, run.relaxation_rate.sel(L=6, W=3.0).values,
+                          L_small=4, L_large=6, W=3.0, statistic="median", n_resamples=200,
+                          resolutions_small=run.relaxation_resolution.sel(L=4, W=3.0).values,
+                          resolutions_large=run.relaxation_resolution.sel(L=6, W=3.0).values)
+    assert kappa.estimate == expected.kappa and kappa.verdict == expected.verdict and kappa.L == 6
+    assert "median ln Gamma" in rep.to_markdown() and "W*_Γ" in rep.to_markdown()
