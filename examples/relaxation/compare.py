@@ -1,6 +1,6 @@
 """The slowest relaxation rate Gamma next to the threshold time t~ and the front's t*, on the same disorder.
 
-    python examples/relaxation/compare.py    # docs/results/relaxation.md, docs/figures/relaxation_*.png
+    python examples/relaxation/compare.py    # docs/results/relaxation.md, docs/figures/relaxation_*.png, README
 
 Reads the shipped rate runs ``datasets/relaxation/rates_*.nc`` (``examples/relaxation/rates.toml``:
 Gamma to first order in gamma^2 per realization, seed 43), combined with :func:`ensemble.combine`;
@@ -13,7 +13,8 @@ It reports, with 95 % percentile intervals from resampling the disorder realizat
 (:mod:`analysis.relaxation`): the typical ln Gamma per (L, W) (median and mean; unresolved rates
 censored), kappa_Gamma(W) = -d ln Gamma_typ / dL from consecutive sizes with its verdict against
 ln 4, W*_Gamma from each pair of sizes, and whether t~ and t* lower-bound each realization's 1/Gamma.
-A rerun writes the same bytes.
+The Findings also go into the README, between the ``<!-- relaxation:start -->`` and
+``<!-- relaxation:end -->`` markers. A rerun writes the same bytes.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ FRONT_TABLES = {12: ROOT / "docs" / "results" / "mbl_front_grid.csv",
                 14: ROOT / "docs" / "results" / "mbl_front_L14_grid.csv"}
 #: The typical rate used for kappa_Gamma and W*_Gamma: the median, which unresolved rates leave defined.
 STATISTIC = "median"
+START, END = "<!-- relaxation:start -->", "<!-- relaxation:end -->"
 #: The paper's threshold from the front, "W* ≳ 7" (Scocco et al., arXiv:2407.20985, L = 16), in units of J.
 PAPER_W_STAR = 7.0
 
@@ -150,6 +152,9 @@ def compare(n_resamples: int = 2000, seed: int = 0) -> tuple[str, dict[str, plt.
         cells.append(format_interval(star.W_star, star.lo, star.hi, ".2f", words=True))
         md.append(f"| {small} -> {large} | " + " | ".join(cells) + " |")
 
+    exact_path = RATES / "exact_L8.nc"
+    if exact_path.is_file():
+        md += _exact_section(xr.load_dataset(exact_path), rates, kw)
     md += ["\n## Do t~ and t* lower-bound the slowest time 1/Gamma?\n",
            "Per (L, W): the fraction of realizations with t <= 1/Gamma (interval from resampling the realizations "
            "of Gamma at the central t) and the median of log10(t Gamma); the verdict says whether t lies below "
@@ -175,6 +180,28 @@ def compare(n_resamples: int = 2000, seed: int = 0) -> tuple[str, dict[str, plt.
     md += _findings(kappas, stars, bounds)
     return "\n".join(md) + "\n", {"relaxation_ln_gamma": _figure_distribution(rates),
                                   "relaxation_kappa": _figure_kappa(Ls, Ws, kappas)}
+
+
+def _exact_section(exact: xr.Dataset, rates: xr.Dataset, kw: dict) -> list[str]:
+    """Exact Lindbladian gap against the weak-coupling rate on the same realizations (L = 8)."""
+    L = int(exact.L.values[0])
+    n = int(exact.n_realizations.sel(L=L))
+    out = [f"\n## Weak coupling against the exact gap (L = {L}, gamma = {float(exact.attrs['gamma']):g})\n",
+           f"The exact Lindbladian gap (`relaxation_rate_exact`) and the first-order rate on the same {n} "
+           "realizations per W (`examples/relaxation/rates.toml` at L = 8 with both observables; the weak rates "
+           "are bitwise those of the main run). Ratio exact / weak: median and 95 % interval; the first-order "
+           "rate is exact as gamma -> 0 (`tests/ensemble/test_relaxation.py`).\n",
+           "| W [J] | median exact / weak | fraction exact < weak |", "| --- | --- | --- |"]
+    for W in exact.W.values.tolist():
+        sel = exact.sel(L=L, W=W).isel(realization=slice(0, n))
+        weak, gap = sel.relaxation_rate.values, sel.relaxation_rate_exact.values
+        main = rates.sel(L=L, W=W).isel(realization=slice(0, n)).relaxation_rate.values
+        if not np.array_equal(weak, main):
+            raise ValueError(f"W={W:g}: the exact run's weak rates differ from the main run's; not the same realizations")
+        t = ar.typical_rate(gap / weak, L=L, W=W, **kw)
+        out.append(f"| {W:g} | {format_interval(np.exp(t.median_ln), np.exp(t.median_ln_lo), np.exp(t.median_ln_hi), '.2f')} "
+                   f"| {np.mean(gap < weak):.2f} |")
+    return out
 
 
 def _findings(kappas, stars, bounds) -> list[str]:
@@ -239,6 +266,18 @@ def _figure_kappa(Ls, Ws, kappas) -> plt.Figure:
     return fig
 
 
+def readme_with(readme: str, text: str) -> str:
+    """``readme`` with the text between the relaxation markers replaced by the Findings of ``text``."""
+    findings = text.split("## Findings\n", 1)[1].strip()
+    block = (f"{findings}\n\nTables: [docs/results/relaxation.md](docs/results/relaxation.md) (regenerate with "
+             "`python examples/relaxation/compare.py`).\n\n"
+             "![ln Gamma per realization](docs/figures/relaxation_ln_gamma.png)\n"
+             "![kappa_Gamma against ln 4](docs/figures/relaxation_kappa.png)\n")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{block}{END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-resamples", type=int, default=2000)
@@ -255,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, args.out)
+    readme = ROOT / "README.md"
+    tmp = readme.with_name("README.md.tmp")
+    tmp.write_text(readme_with(readme.read_text(encoding="utf-8"), text), encoding="utf-8")
+    os.replace(tmp, readme)
     print(text)
     print(f"wrote {args.out} and {len(figures)} figures", file=sys.stderr)
     return 0
