@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ensemble.models.baths import Bath
+from ensemble.models.baths import DIAGONAL_ONE_SITE_PHASE, Bath
 from ensemble.models.parameters import Registry
 from ensemble.models.xxz import XXZChain
 from ensemble.observables import OBSERVABLES
@@ -101,8 +101,10 @@ class Engine:
         realization means linear in the state are the paper's: nonlinear observables are refused).
     PRIORITY : int
         Order of the ``engine="auto"`` lookup (lower first).
-    BATHS : tuple of str
-        The bath kinds it applies (:mod:`ensemble.models.baths`); others are refused.
+    STRUCTURES : tuple of str
+        The structures of bath kick it applies (:attr:`ensemble.models.baths.Bath.STRUCTURE`); a bath
+        of another structure is refused. The kick itself, its noise and its jump probability come
+        from the bath.
     ALIASES : tuple of str
         Further values of the ``engine`` flag that select it (engines of one implementation that
         serve several unravelings share one, e.g. ``"batched"``).
@@ -120,7 +122,7 @@ class Engine:
     STATE = ""
     EXACT_FOR = "trajectories"
     PRIORITY = 100
-    BATHS: tuple[str, ...] = ("dephasing",)
+    STRUCTURES: tuple[str, ...] = (DIAGONAL_ONE_SITE_PHASE,)
     ALIASES: tuple[str, ...] = ()
     DEVICES: tuple[str, ...] = ("cpu",)
     device = "cpu"
@@ -128,8 +130,9 @@ class Engine:
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
         """Why this engine cannot run the request, or None if it can."""
-        if bath.NAME not in self.BATHS:
-            return f"the {self.NAME} engine does not apply the {bath.NAME!r} bath (it applies {self.BATHS})"
+        if bath.STRUCTURE not in self.STRUCTURES:
+            return (f"the {self.NAME} engine does not apply the {bath.NAME!r} bath (its kick is a "
+                    f"{bath.STRUCTURE or 'undeclared'} map; the engine applies {', '.join(self.STRUCTURES)})")
         for name in observables:
             obs = OBSERVABLES.get(name)
             if obs.PER_REALIZATION:  # computed beside the engine, from the fields

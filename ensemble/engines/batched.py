@@ -53,9 +53,9 @@ from ensemble.engines import REGISTRY, Engine, Task
 from ensemble.engines.batched_kernels import Backend, backend, gpu_unavailable_reason
 from ensemble.engines.chebyshev import (CHUNK_ARGUMENT, DENSE_BOUNDS_MAX, LANCZOS_MARGIN, STEP_TOLERANCE,
                                         chebyshev_series, compact_operator, widened_bounds)
-from ensemble.engines.jump import _MAX_INTERVAL_TOL, flip_probability, flip_steps
+from ensemble.engines.jump import _MAX_INTERVAL_TOL, flip_steps
 from ensemble.engines.manybody import SECONDS_PER_ENTRY, SECONDS_PER_STEP
-from ensemble.engines.stepper import NORM_TOLERANCE, kick_phases
+from ensemble.engines.stepper import NORM_TOLERANCE
 from ensemble.models import xxz
 from ensemble.models.baths import Bath
 from ensemble.models.xxz import XXZChain
@@ -261,7 +261,7 @@ class _BatchedRun:
                 raise ValueError("a batch must share L, the chain, the bath and the sample steps")
         self.be = backend(device)
         self.tasks, self.rngs, self.unraveling, self.tol = tasks, rngs, unraveling, tol
-        self.L, self.tau, self.gamma = first.L, first.bath.tau, first.bath.gamma
+        self.L, self.tau, self.bath = first.L, first.bath.tau, first.bath
         self.steps = np.asarray(first.steps, dtype=np.int64)
         self.n_final = int(self.steps[-1])
         self.sector = _Sector(self.L, first.chain, first.bath.site, self.be)
@@ -332,7 +332,7 @@ class _BatchedRun:
         ends = self.steps[1:]
         flips = np.zeros(0, dtype=np.int64)
         if bath_run:
-            p = flip_probability(self.gamma, self.tau)
+            p = self.bath.flip_probability()
             flips = flip_steps(p, self.n_final, self.rngs[task_i])
             ends = np.union1d(flips, ends)
         m = np.diff(ends, prepend=0)
@@ -373,7 +373,7 @@ class _BatchedRun:
         for col, job in zip(cols.tolist(), jobs.tolist()):
             task_i, bath_run = divmod(job, 2)
             if bath_run and self.unraveling == "kick":
-                blk.etas[col] = self.rngs[task_i].normal(0.0, math.sqrt(self.tau), _ETA_BLOCK)
+                blk.etas[col] = self.bath.noise(self.rngs[task_i], _ETA_BLOCK)
                 blk.eta_base[col] = 0
                 blk.series[col] = self.table.id(int(self.n_r[task_i]), 1, self.tol)
             else:
@@ -407,8 +407,8 @@ class _BatchedRun:
             kc = cols[kick]
             for col in kc[blk.step[kc] - blk.eta_base[kc] >= _ETA_BLOCK].tolist():  # the next block, same stream
                 blk.eta_base[col] += _ETA_BLOCK
-                blk.etas[col] = self.rngs[blk.job[col] // 2].normal(0.0, math.sqrt(self.tau), _ETA_BLOCK)
-            phases = kick_phases(blk.etas[kc, blk.step[kc] - blk.eta_base[kc]], self.gamma)
+                blk.etas[col] = self.bath.noise(self.rngs[blk.job[col] // 2], _ETA_BLOCK)
+            phases = self.bath.kick_phases(blk.etas[kc, blk.step[kc] - blk.eta_base[kc]])
             up[kick] *= phases[:, 0]
             dn[kick] *= phases[:, 1]
         flip = np.flatnonzero(last & (kind == _JUMP))

@@ -411,8 +411,8 @@ class GaussianEngine(Engine):
         self._run(prepared, task, np.zeros(0), 0.0, sample)
 
     def trajectory(self, prepared, task: Task, rng: np.random.Generator, sample: Sample) -> None:
-        """One noise trajectory: eta_1..eta_n drawn in step order, ``rng.normal(0, sqrt(tau))``."""
-        self.kicked(prepared, task, rng.normal(0.0, np.sqrt(task.bath.tau), int(task.steps[-1])), sample)
+        """One noise trajectory: the bath's noise of steps 1..n, drawn in step order."""
+        self.kicked(prepared, task, task.bath.noise(rng, int(task.steps[-1])), sample)
 
     def kicked(self, prepared, task: Task, etas: np.ndarray, sample: Sample) -> None:
         """The kicked run for given noise increments (step n uses ``etas[n - 1]``)."""

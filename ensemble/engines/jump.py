@@ -45,7 +45,6 @@ trajectory (docs/design.md, Randomness). gamma = 0 draws nothing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 from ensemble.engines import REGISTRY, Sample, Task
 from ensemble.engines.manybody import ManyBodyEngine, SectorOperators
 from ensemble.models import xxz as model
+from ensemble.models.baths.dephasing import flip_probability
 from ensemble.observables import SectorState
 from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
 from ensemble.engines.stepper import _check_norm, _magnetizations
@@ -64,11 +64,6 @@ __all__ = ["flip_probability", "flip_steps", "jump_magnetizations", "jump_from_o
 _Z1 = (1.0, -1.0)
 #: Cap on the error bound of one interval between events (long waits at small p).
 _MAX_INTERVAL_TOL = 1e-9
-
-
-def flip_probability(gamma: float, tau: float) -> float:
-    """p = (1 - exp(-gamma^2 tau / 2)) / 2: probability of a Z_1 flip after one step."""
-    return -0.5 * math.expm1(-0.5 * gamma * gamma * tau)
 
 
 def flip_steps(p: float, n_steps: int, rng: np.random.Generator) -> np.ndarray:
@@ -216,6 +211,6 @@ class JumpEngine(ManyBodyEngine):
 
     def trajectory(self, prepared: SectorOperators, task: Task, rng: np.random.Generator, sample: Sample) -> None:
         """One jump trajectory; the waiting times are drawn from ``rng`` one at a time, in order."""
-        flips = flip_steps(flip_probability(task.bath.gamma, task.bath.tau), int(task.steps[-1]), rng)
+        flips = flip_steps(task.bath.flip_probability(), int(task.steps[-1]), rng)
         for k, psi in jump_states(prepared.propagator, prepared.psi0, task.steps, flips, tau=task.bath.tau):
             sample(k, SectorState(psi, prepared.sz))

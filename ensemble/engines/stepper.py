@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ensemble.engines.chebyshev import STEP_TOLERANCE, ChebyshevPropagator
+from ensemble.models.baths.dephasing import kick_phases
 
 __all__ = [
     "kicked_magnetizations",
@@ -78,15 +79,6 @@ def _check_method(method: str) -> None:
 
 def _magnetizations(sz: np.ndarray, psi: np.ndarray) -> np.ndarray:
     return sz @ (psi.real**2 + psi.imag**2)
-
-
-def kick_phases(etas: np.ndarray, gamma: float) -> np.ndarray:
-    """The kick ``exp(-i eta gamma S^z_1)`` as an (n, 2) table: column 0 bath up, 1 bath down.
-
-    ``S^z_1 = +1/2`` (paper site 1 up) gets ``exp(-i eta gamma / 2)``, ``-1/2`` its conjugate.
-    """
-    up = np.exp(-0.5j * gamma * np.asarray(etas, dtype=np.float64))
-    return np.stack([up, up.conj()], axis=1)
 
 
 def kicked_magnetizations(

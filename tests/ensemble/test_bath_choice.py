@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 import ensemble
@@ -15,11 +16,13 @@ KW = dict(L=[6], W=[2.0], delta=1.0, t_final=1.0, n_times=3, n_realizations=1, s
 
 @pytest.fixture
 def other_bath(monkeypatch):
-    """A second bath kind, registered for the test only (no engine applies it)."""
+    """A second bath kind, registered for the test only, whose kick no engine applies."""
 
     @dataclass(frozen=True, kw_only=True)
     class OtherBath(DephasingBath):
-        """Same parameters as the dephasing bath, another kind."""
+        """Same parameters as the dephasing bath, a kick of another structure."""
+
+        STRUCTURE = "general one-site unitary"
 
     BATHS._load()
     monkeypatch.setitem(BATHS._kinds, "other-noise", OtherBath)
@@ -48,3 +51,25 @@ def test_a_bath_object_must_agree_with_the_run(other_bath):
     with pytest.raises(ValueError, match="has gamma = 2.0 but the run asks for gamma = 1.0"):
         plan_grid(bath=DephasingBath(gamma=2.0), **KW)
     assert plan_grid(bath=DephasingBath(site=3), bath_site=3, **KW).spec.bath.site == 3
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.0], ids=["manybody", "gaussian"])
+def test_the_engines_take_noise_and_kick_from_the_bath(delta, monkeypatch):
+    """A bath of the same structure whose noise is twice the dephasing bath's runs through every kick
+    engine unchanged: eta -> 2 eta at gamma is the kick of 2 gamma, bit for bit."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class DoubledNoise(DephasingBath):
+        """Dephasing kicks with the noise doubled."""
+
+        def noise(self, rng, n_steps):
+            return 2.0 * super().noise(rng, n_steps)
+
+    BATHS._load()
+    monkeypatch.setitem(BATHS._kinds, "doubled-noise", DoubledNoise)
+    DoubledNoise.NAME = "doubled-noise"
+    kw = dict(KW, delta=delta, L=[6], n_realizations=2, client="synchronous", progress=False)
+    doubled = ensemble.run_grid(bath=DoubledNoise(gamma=1.0, tau=0.05, site=1), gamma=1.0, **kw)
+    plain = ensemble.run_grid(gamma=2.0, **kw)
+    np.testing.assert_array_equal(doubled.sz.isel(gamma=1).values, plain.sz.isel(gamma=1).values)
+    assert doubled.attrs["bath_kind"] == "doubled-noise"
