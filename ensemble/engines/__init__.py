@@ -113,6 +113,8 @@ class Engine:
     BITWISE_ACROSS_BATCHES : bool
         Whether a realization's numbers are bitwise the same in any batch (True for the engines that
         run one realization at a time; the batched engine agrees to ~1e-15 across block widths).
+    EXPLICIT_NOISE : bool
+        Whether it implements :meth:`kicked` (a trajectory for noise values given by the caller).
     """
 
     NAME = ""
@@ -127,6 +129,7 @@ class Engine:
     DEVICES: tuple[str, ...] = ("cpu",)
     device = "cpu"
     BITWISE_ACROSS_BATCHES = True
+    EXPLICIT_NOISE = False
 
     def refuse(self, chain: XXZChain, bath: Bath, observables: Sequence[str]) -> str | None:
         """Why this engine cannot run the request, or None if it can."""
@@ -158,6 +161,13 @@ class Engine:
 
     def trajectory(self, prepared: Any, task: Task, rng: np.random.Generator, sample: Sample) -> None:
         """The bath run, drawing its noise from ``rng`` (the realization's noise stream)."""
+        raise NotImplementedError
+
+    def kicked(self, prepared: Any, task: Task, etas: np.ndarray, sample: Sample) -> None:
+        """The bath run for given noise values ``etas`` (step n uses ``etas[n - 1]``), for one
+        trajectory driven by a caller's noise (:func:`ensemble.magnetization_trajectory`). Engines
+        that run only whole batches or draw no Gaussian noise do not implement it
+        (:attr:`EXPLICIT_NOISE` False)."""
         raise NotImplementedError
 
     def run(self, task: Task, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -379,6 +379,7 @@ def gaussian_entropy(
 class GaussianEngine(Engine):
     """Free fermions (Delta = 0): Slater-determinant orbitals, the kick a rank-1 update (module docstring)."""
 
+    EXPLICIT_NOISE = True
     FAMILY = "gaussian"
     STATE = "orbitals"
     PRIORITY = 10

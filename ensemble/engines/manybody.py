@@ -49,6 +49,7 @@ def prepare_sector(task: Task, tol: float = STEP_TOLERANCE) -> SectorOperators:
 class ManyBodyEngine(Engine):
     """Gaussian kicks ``exp(-i eta_n gamma S^z_b)`` after each ``exp(-i tau H0)``, eta_n ~ N(0, tau)."""
 
+    EXPLICIT_NOISE = True
     FAMILY = "manybody"
     STATE = "sector"
     PRIORITY = 20

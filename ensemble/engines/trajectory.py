@@ -94,7 +94,7 @@ def magnetization_trajectory(
     chain = XXZChain(delta=delta, J=J)
     bath = DephasingBath(gamma=gamma, tau=tau)
     chosen = select(engine, "kick", "trajectory", chain, bath)
-    if not hasattr(chosen, "kicked"):
+    if not chosen.EXPLICIT_NOISE:
         raise ValueError(f"engine={engine!r} evolves whole batches of realizations; use ensemble.run_grid or "
                          "ensemble.engines.batched.run_batched")
     L = fields.size
