@@ -63,39 +63,21 @@ from ensemble.models.parameters import REQUIRED as _PARAMETER_REQUIRED
 from ensemble.run.jobqueue import CONFIG_SCHEMA as _CLUSTER_SCHEMA
 from ensemble.models.disorder import LAWS
 from ensemble.models.initial_states import STATES
+from ensemble.run.parameters import REQUIRED as _RUN_REQUIRED
+from ensemble.run.parameters import toml_tables
 from ensemble.run.spec import DEFAULTS, build_parts, fill_kind_defaults, physics_schema
 
 __all__ = ["SCHEMA", "load_config", "apply_override", "resolve", "to_run_grid_kwargs", "dumps"]
 
-_NUMBER = (int, float)
 #: table -> key -> (accepted types, default or REQUIRED)
 REQUIRED = object()
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     **{table: {key: (types, REQUIRED if default is _PARAMETER_REQUIRED else default)
                for key, (types, default, _) in keys.items()}
        for table, keys in physics_schema().items()},
-    "grid": {
-        "L": ((int, list), REQUIRED),
-        "W": ((*_NUMBER, list), REQUIRED),
-        "n_realizations": ((int, dict), REQUIRED),
-        "t_final": (_NUMBER, None),
-        "n_times": ((int,), 60),
-        "times": ((list,), None),
-    },
-    "run": {
-        "seed": ((int,), None),
-        "engine": ((str,), "auto"),
-        "device": ((str,), "cpu"),
-        "unraveling": ((str,), "kick"),
-        "noise": ((str,), "trajectory"),
-        "entanglement": ((bool,), False),
-        "observables": ((list,), None),
-        "workers": ((int,), 0),
-        "scheduler": ((str,), ""),
-        "omp_threads": ((int,), 1),
-        "batch_size": ((int,), 0),
-        "max_memory": (_NUMBER, 0.0),
-    },
+    **{table: {key: (types, REQUIRED if default is _RUN_REQUIRED else default)
+               for key, (types, default) in keys.items()}
+       for table, keys in toml_tables().items()},
     "cluster": _CLUSTER_SCHEMA,
 }
 
