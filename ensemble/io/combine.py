@@ -36,6 +36,7 @@ import xarray as xr
 from analysis.plausibility import check_dataset
 from analysis.schema import migrate
 from ensemble.io.dataset import COMPRESSION, provenance_attrs
+from ensemble.observables import CHAIN_DIMS
 
 __all__ = ["combine", "FINGERPRINT_ATTRS", "OVERLAP_TOLERANCE", "ENGINE_TOLERANCE_PER_STEP"]
 
@@ -128,11 +129,10 @@ def _held(ds: xr.Dataset) -> dict[tuple[int, float], int]:
 
 
 def _block(var: xr.DataArray, L: int, W: float, n: int) -> np.ndarray:
-    """The held part of ``var`` at (L, W): realizations 0..n-1 and, on ``site``, sites 1..L."""
+    """The held part of ``var`` at (L, W): realizations 0..n-1 and, on the chain dims (``site``), sites 1..L."""
     sel = var.sel(L=L, W=W) if "W" in var.dims else var.sel(L=L)
     sel = sel.isel(realization=slice(0, n))
-    if "site" in sel.dims:
-        sel = sel.isel(site=slice(0, L))
+    sel = sel.isel({d: slice(0, L) for d in sel.dims if d in CHAIN_DIMS})
     return sel.values
 
 
@@ -269,7 +269,7 @@ def combine(sources: Sequence[str | Path | xr.Dataset]) -> xr.Dataset:
 
 def _first(dims: tuple[str, ...], n: int, L: int, start: int = 0) -> tuple[slice, ...]:
     """Index of realizations start..n-1 and sites 1..L in an array with ``dims`` (L and W selected away)."""
-    return tuple(slice(start, n) if d == "realization" else slice(0, L) if d == "site" else slice(None)
+    return tuple(slice(start, n) if d == "realization" else slice(0, L) if d in CHAIN_DIMS else slice(None)
                  for d in dims)
 
 

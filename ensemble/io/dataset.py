@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from analysis.schema import COORD_ATTRS, FIELD_DIMS, SCHEMA_VERSION, SZ_DIMS
-from ensemble.observables import OBSERVABLES, dataset_dims
+from ensemble.observables import CHAIN_DIMS, OBSERVABLES, dataset_dims
 
 __all__ = ["build_dataset", "validate_dataset", "provenance_attrs", "COMPRESSION"]
 
@@ -115,7 +115,7 @@ def build_dataset(
         # Mixed scalar/array indices separated by a slice: numpy puts the realization axis first,
         # which is exactly the batch layout (n, gamma, time, ...).
         for name, obs in kinds:
-            sites = (slice(0, L),) if "site" in obs.DIMS else ()
+            sites = tuple(slice(0, L) for d in obs.DIMS if d in CHAIN_DIMS)
             if obs.PER_REALIZATION:
                 values[name][(i, k, r, *sites)] = batch[name]
             else:

@@ -30,10 +30,14 @@ from ensemble.models.parameters import Registry
 
 __all__ = [
     "Observable", "OBSERVABLES", "SectorState", "OrbitalState", "MagnetizationState", "resolve", "sampled",
-    "per_realization", "dataset_dims", "batch_dims",
+    "per_realization", "dataset_dims", "batch_dims", "CHAIN_DIMS",
 ]
 
 OBSERVABLES = Registry("observable", __name__)
+#: The sample dims whose length is the chain length L: a Dataset pads them with NaN up to the largest
+#: L of its grid, and every writer and reader (Dataset, checkpoint parts, combining) takes the chain
+#: part ``0..L-1`` of them by this rule.
+CHAIN_DIMS = ("site",)
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,8 @@ class Observable:
 
     def shape(self, L: int) -> tuple[int, ...]:
         """Shape of one sample for a chain of length L (``site`` is the only sample dim so far)."""
-        if any(d != "site" for d in self.DIMS):
-            raise ValueError(f"observable {self.NAME!r}: unknown sample dims {self.DIMS} (known: 'site')")
+        if any(d not in CHAIN_DIMS for d in self.DIMS):
+            raise ValueError(f"observable {self.NAME!r}: unknown sample dims {self.DIMS} (known: {CHAIN_DIMS})")
         return tuple(L for _ in self.DIMS)
 
     def evaluate(self, state) -> np.ndarray | float:

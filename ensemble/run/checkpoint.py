@@ -45,7 +45,7 @@ import xarray as xr
 
 from analysis import plausibility
 from ensemble.io.atomic import interrupts_deferred, pid_alive, remove_stale_temporaries, temporary_name
-from ensemble.observables import batch_dims
+from ensemble.observables import CHAIN_DIMS, batch_dims
 from ensemble.run.seeds import w_key
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int
         raise _Rejected("lacks a variable this run stores")
     arrays = {name: part[name].values for name in names}
     n = r.size
-    sizes = {"realization": n, "gamma": 2, "step": steps.size, "site": L}
+    sizes = {"realization": n, "gamma": 2, "step": steps.size, **{d: L for d in CHAIN_DIMS}}
     shapes = {name: tuple(sizes[d] for d in _part_dims(name)) for name in (*observables, "field")}
     if (r.dtype.kind not in "iu" or n == 0 or np.unique(r).size != n or r.min() < 0
             or "step" not in part.coords or not np.array_equal(part.step.values, steps)
