@@ -125,3 +125,12 @@ def test_every_observable_round_trips_checkpoints_and_netcdf(name, tmp_path):
     with xr.open_dataset(tmp_path / "out.nc") as back:
         np.testing.assert_array_equal(back[name].values, full[name].values)
         ensemble.validate_dataset(back)
+
+
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_every_engine_answers_for_its_cost(name):
+    """Time and memory come from the selected engine itself (the cost guard asks it, never a copy of the
+    selection rules): positive and growing with L."""
+    engine = _spec_for(name).resolved_engine()
+    assert 0 < engine.seconds(8, 100) < engine.seconds(12, 100)
+    assert 0 < engine.working_bytes(8) < engine.working_bytes(12)

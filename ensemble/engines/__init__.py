@@ -151,6 +151,11 @@ class Engine:
         """Estimated single-core seconds of one realization (both runs) with ``n_steps`` steps."""
         raise NotImplementedError
 
+    def working_bytes(self, L: int) -> float:
+        """Bare count of the bytes one realization's arrays hold at once (the cost guard calibrates it
+        against measured peaks and adds the stored result)."""
+        raise NotImplementedError
+
     def prepare(self, task: Task) -> Any:
         """The operators of one realization, shared by :meth:`reference` and :meth:`trajectory`."""
         raise NotImplementedError

@@ -51,6 +51,10 @@ class AveragedEngine(Engine):
         """``n_steps`` correlation-matrix steps."""
         return n_steps * (GaussianEngine.SECONDS_PER_STEP + SECONDS_PER_ENTRY * L**3)
 
+    def working_bytes(self, L: int) -> float:
+        """The reference engine's arrays or a few L x L complex matrices, whichever is larger."""
+        return max(self._reference.working_bytes(L), 8 * L * L * 16)
+
     def prepare(self, task: Task):
         """The reference engine's operators."""
         return self._reference.prepare(task)

@@ -54,7 +54,7 @@ from ensemble.engines.batched_kernels import Backend, backend, gpu_unavailable_r
 from ensemble.engines.chebyshev import (CHUNK_ARGUMENT, DENSE_BOUNDS_MAX, LANCZOS_MARGIN, STEP_TOLERANCE,
                                         chebyshev_series, compact_operator, widened_bounds)
 from ensemble.engines.jump import _MAX_INTERVAL_TOL, flip_steps
-from ensemble.engines.manybody import SECONDS_PER_ENTRY, SECONDS_PER_STEP
+from ensemble.engines.manybody import SECONDS_PER_ENTRY, SECONDS_PER_STEP, sector_working_bytes
 from ensemble.engines.stepper import NORM_TOLERANCE
 from ensemble.models import xxz
 from ensemble.models.baths import Bath
@@ -538,6 +538,10 @@ class BatchedEngine(Engine):
         if extra:
             return f"the batched engine records sz only; it cannot evaluate {extra}"
         return None
+
+    def working_bytes(self, L: int) -> float:
+        """Per column, the many-body engine's count (its sector vectors and its share of the operators)."""
+        return sector_working_bytes(L)
 
     def seconds(self, L: int, n_steps: int) -> float:
         """CPU: about the serial engine's cost per realization; GPU: the bandwidth model per column."""

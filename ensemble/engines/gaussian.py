@@ -387,6 +387,10 @@ class GaussianEngine(Engine):
     SECONDS_PER_ENTRY = 2e-9
     SECONDS_PER_STEP = 5e-6
 
+    def working_bytes(self, L: int) -> float:
+        """A few L x L complex matrices (orbitals, eigenvectors of the hopping matrix)."""
+        return 8 * L * L * 16
+
     def refuse(self, chain, bath, observables) -> str | None:
         """Refuses Delta != 0 (interacting chains are not Gaussian)."""
         if chain.delta != 0:

@@ -45,6 +45,13 @@ def prepare_sector(task: Task, tol: float = STEP_TOLERANCE) -> SectorOperators:
     return SectorOperators(H, sz, psi0, ChebyshevPropagator(H, sz[task.bath.site - 1] > 0, tol=tol))
 
 
+def sector_working_bytes(L: int) -> float:
+    """Bytes of the arrays a many-body realization holds: the S^z table, a few sector vectors and the
+    CSR matrix of H0 (Ns = C(L, L/2))."""
+    ns = comb(L, L // 2)
+    return ns * (L * 8 + 6 * 16) + ns * L * 3 * 12
+
+
 @REGISTRY.register("manybody")
 class ManyBodyEngine(Engine):
     """Gaussian kicks ``exp(-i eta_n gamma S^z_b)`` after each ``exp(-i tau H0)``, eta_n ~ N(0, tau)."""
@@ -57,6 +64,10 @@ class ManyBodyEngine(Engine):
     def seconds(self, L: int, n_steps: int) -> float:
         """``n_steps`` kicked steps (the noiseless reference is much cheaper)."""
         return n_steps * (SECONDS_PER_STEP + SECONDS_PER_ENTRY * comb(L, L // 2) * L)
+
+    def working_bytes(self, L: int) -> float:
+        """:func:`sector_working_bytes`."""
+        return sector_working_bytes(L)
 
     def prepare(self, task: Task) -> SectorOperators:
         """H0 and its propagator, once for both runs."""

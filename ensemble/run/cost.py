@@ -56,20 +56,19 @@ WORKER_BASELINE = 300 * 2**20
 WORKER_KILL_FRACTION = 0.95
 
 
-def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "auto", *, calibrated: bool = True) -> int:
+def bytes_per_realization(L: int, delta: float, n_times: int, engine: str = "auto", *, calibrated: bool = True,
+                          unraveling: str = "kick", noise: str = "trajectory") -> int:
     """Estimated peak working memory (bytes) of one realization plus its stored result.
 
-    ``calibrated=False`` gives the bare count of the arrays (the Sz table, the state vectors, the
-    CSR matrix of H0); by default it is scaled by :data:`MEMORY_CALIBRATION`, the measured ratio of
-    the peak resident memory to that count (temporaries, allocator slack).
+    ``calibrated=False`` gives the bare count of the arrays, the selected engine's own
+    (:meth:`ensemble.engines.Engine.working_bytes`: for the many-body engines the Sz table, the
+    state vectors and the CSR matrix of H0), plus the result; by default it is scaled by
+    :data:`MEMORY_CALIBRATION`, the measured ratio of the peak resident memory to that count
+    (temporaries, allocator slack).
     """
+    chosen = select(engine, unraveling, noise, XXZChain(delta=delta), DephasingBath())
     result = 2 * n_times * L * 8
-    if resolved_engine(engine, delta) == "gaussian":
-        work = 8 * L * L * 16  # a few L x L complex matrices
-    else:
-        ns = comb(L, L // 2)
-        work = ns * (L * 8 + 6 * 16) + ns * L * 3 * 12  # Sz table, state vectors, CSR matrix
-    return int((result + work) * (MEMORY_CALIBRATION if calibrated else 1.0))
+    return int((result + chosen.working_bytes(L)) * (MEMORY_CALIBRATION if calibrated else 1.0))
 
 
 #: The largest number of tau steps a run may take (1e8: ~50 x the paper's longest runs).
@@ -203,7 +202,8 @@ def check_realization(
     """
     resolved = resolved_engine(engine, delta, unraveling, noise)
     # beyond L ~ 500 the many-body sector's size does not even fit a float
-    memory = float(bytes_per_realization(L, delta, n_times, resolved)) if resolved == "gaussian" or L <= 512 else inf
+    memory = (float(bytes_per_realization(L, delta, n_times, engine, unraveling=unraveling, noise=noise))
+              if resolved == "gaussian" or L <= 512 else inf)
     engine_text = "many-body engine, sector dimension " + str(comb(L, L // 2)) if resolved == "manybody" else (
         "free-fermion engine")
     check_memory(f"one realization at L={L} ({engine_text})", memory, max_memory)
