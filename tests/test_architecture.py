@@ -111,3 +111,12 @@ def test_numpy_layers_load_without_dask_or_xarray():
             "bad = sorted(m for m in ('dask', 'distributed', 'xarray') if m in sys.modules)\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_parsing_a_config_loads_no_numerics_library():
+    """``import ensemble.config`` (TOML parsing, the parameter objects) needs neither QuSpin, numba,
+    SciPy nor Dask: the numerics load when a run or an engine needs them."""
+    code = ("import sys, ensemble.config\n"
+            "bad = sorted(m for m in ('quspin', 'numba', 'scipy', 'dask', 'xarray') if m in sys.modules)\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

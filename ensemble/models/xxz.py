@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from ensemble.models.parameters import REQUIRED, Parameters, parameter
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["XXZChain", "sector_basis", "xxz_hamiltonian", "neel_state", "product_state", "sz_diagonals"]
 
@@ -121,6 +124,8 @@ def xxz_hamiltonian(fields: np.ndarray, *, delta: float, J: float = 1.0) -> sp.c
     fields = np.asarray(fields, dtype=np.float64)
     L = fields.size
     bonds = _bond_operator(L, float(delta), float(J))
+    import scipy.sparse as sp  # here, not at import: parsing a config needs the parameter objects only
+
     onsite = sp.diags(fields @ _sz_diagonals(L), format="csr")
     H = (bonds + onsite).tocsr()
     H.sort_indices()
