@@ -230,12 +230,13 @@ def _findings(kappas, stars, bounds) -> list[str]:
 
 
 def _figure_distribution(rates: xr.Dataset) -> plt.Figure:
-    """ln Gamma per realization, one box per (W, L)."""
+    """log10 Gamma per realization, one box per (W, L); an unresolved rate is drawn at its resolution
+    (an upper bound of it)."""
     Ls, Ws = rates.L.values.tolist(), rates.W.values.tolist()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     width = 0.8 / len(Ls)
     for k, L in enumerate(Ls):
-        data = [np.log10(_rates(rates, L, W)[0]) for W in Ws]
+        data = [np.log10(np.maximum(*_rates(rates, L, W))) for W in Ws]
         positions = np.arange(len(Ws)) + (k - (len(Ls) - 1) / 2) * width
         box = ax.boxplot(data, positions=positions, widths=0.9 * width, patch_artist=True, showfliers=False)
         for patch in box["boxes"]:
@@ -244,7 +245,8 @@ def _figure_distribution(rates: xr.Dataset) -> plt.Figure:
     ax.set_xticks(np.arange(len(Ws)), [f"{W:g}" for W in Ws])
     ax.set_xlabel("W [J]")
     ax.set_ylabel("log10 Gamma [J] (weak coupling)")
-    ax.set_title("Slowest relaxation rate per realization (boxes: quartiles, whiskers: 1.5 IQR)")
+    ax.set_title("Slowest relaxation rate per realization (boxes: quartiles, whiskers: 1.5 IQR;\n"
+                 "a rate below its resolution is drawn at the resolution)", fontsize=10)
     ax.legend(loc="lower left")
     fig.tight_layout()
     return fig
