@@ -59,7 +59,11 @@ def test_every_shipped_file_migrates_analyses_and_combines_with_itself(path):
     assert (np.isfinite(tt["t_tilde"].values) | tt["censored"].values).all()  # a time, or censored
     if "sz" in ds.data_vars:
         order = "abs-then-mean" if ds.attrs["unraveling"] == "kick" else "mean-then-abs"  # jump: means only
-        assert np.isfinite(ds.avalanche.front(order=order)["h"].isel(time=-1).values).all()
+        h = ds.avalanche.front(order=order)["h"].isel(time=-1).values
+        if ds.sizes["time"] > 2:
+            assert np.isfinite(h).all()
+        else:  # a relaxation-rate run evolves one step: the front is undefined there, NaN by its rule
+            assert np.isnan(h).all()
     else:
         with pytest.raises(ValueError, match="reduced"):
             ds.avalanche.front()
