@@ -13,8 +13,9 @@ refuse what no run of this package can produce, on every product start of the Sz
 * the half-chain entanglement entropy lies in [0, (L/2) ln 2] and is 0 at t = 0;
 * a relaxation rate is positive and at most gamma^2 / 2, the dephasing coefficient (every
   Lindbladian eigenvalue has ``Re lambda >= -gamma^2 / 2``; the first-order Pauli gap is at most
-  ``Ns / (Ns - 1)`` times the smallest outflow rate, itself at most ``gamma^2 / 4``); a resolution
-  is positive.
+  ``Ns / (Ns - 1)`` times the smallest outflow rate, itself at most ``gamma^2 / 4``); the exact gap
+  exceeds minus its resolution (rounding leaves an unresolved gap of either sign); a resolution is
+  positive.
 
 They do not prove a file genuine: a value changed within these bounds (two compensating spins, a
 plausible curve) passes. Only recomputing a realization from its seed proves it.
@@ -31,10 +32,10 @@ from ._validate import is_reduced, require_schema
 from .schema import initial_state
 
 __all__ = ["sz_problem", "imbalance_problem", "entanglement_problem", "rate_problem", "check_dataset",
-           "RATE_VARIABLES"]
+           "rate_floor", "RATE_VARIABLES"]
 
 #: The per-realization rates a Dataset may hold (units of J; :mod:`ensemble.observables.relaxation`).
-RATE_VARIABLES = ("relaxation_rate", "relaxation_resolution", "relaxation_rate_exact")
+RATE_VARIABLES = ("relaxation_rate", "relaxation_resolution", "relaxation_rate_exact", "relaxation_resolution_exact")
 
 #: Rounding allowed on |S^z_j| <= 1/2, on the t = 0 values and on the entropy bounds.
 TOLERANCE = 1e-9
@@ -116,18 +117,27 @@ def entanglement_problem(entropy: np.ndarray, L: int, *, starts_at_zero: bool) -
     return None
 
 
-def rate_problem(rates: np.ndarray, gamma: float | None = None) -> str | None:
+def rate_problem(rates: np.ndarray, gamma: float | None = None, floor=0.0) -> str | None:
     """Why per-realization relaxation rates (units of J) cannot come from a run, or None
-    (``gamma`` given: also the bound ``rate <= gamma^2 / 2``)."""
+    (``gamma`` given: also the bound ``rate <= gamma^2 / 2``). A rate must exceed ``floor``: 0, or
+    minus its resolution for the exact gap, which rounding leaves of either sign below it."""
     rates = np.asarray(rates)
     problem = _number_problem(rates)
     if problem:
         return problem
-    if rates.size and np.min(rates) <= 0.0:
-        return f"holds a rate {np.min(rates):.3g} <= 0"
+    if rates.size and np.any(rates <= floor):
+        return f"holds a rate {np.min(rates):.3g} at or below {np.max(np.broadcast_to(floor, rates.shape)):.3g}"
     if gamma is not None and rates.size and np.max(rates) > gamma**2 / 2 * (1 + TOLERANCE):
         return f"holds a rate {np.max(rates):.6g} > gamma^2/2 = {gamma**2 / 2:.6g}"
     return None
+
+
+def rate_floor(name: str, names, values):
+    """The lower bound a rate variable must exceed: minus the exact gap's resolution where stored
+    (``values(variable)`` reads it), -inf for an exact gap without it, else 0."""
+    if name != "relaxation_rate_exact":
+        return 0.0
+    return -values("relaxation_resolution_exact") if "relaxation_resolution_exact" in names else -np.inf
 
 
 def check_dataset(ds: xr.Dataset, what: str = "ds") -> None:
@@ -178,9 +188,10 @@ def check_dataset(ds: xr.Dataset, what: str = "ds") -> None:
             problems["entanglement"] = entanglement_problem(S.values, L, starts_at_zero=starts_at_zero)
         for name in RATE_VARIABLES:
             if name in ds.data_vars:
-                rates = ds[name].isel(L=k, realization=slice(0, n))
-                bound = None if name == "relaxation_resolution" else float(ds["gamma"].values[-1])
-                problems[name] = rate_problem(rates.values, gamma=bound)
+                rates = ds[name].isel(L=k, realization=slice(0, n)).values
+                bound = None if "resolution" in name else float(ds["gamma"].values[-1])
+                problems[name] = rate_problem(rates, gamma=bound, floor=rate_floor(name, ds.data_vars, lambda v: (
+                    ds[v].isel(L=k, realization=slice(0, n)).values)))
         for name, problem in problems.items():
             if problem is not None:
                 raise ValueError(f"{what}: {name} at L={L} {problem}; not the output of a run")

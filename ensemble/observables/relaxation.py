@@ -16,6 +16,9 @@ trajectories, so it sits beside ``sz`` of the same disorder), by one of two meth
 ``relaxation_rate_exact``
     The exact Lindbladian gap (dense eigenvalues for L <= 6, shift-invert Arnoldi at L = 8); any
     gamma > 0, any Delta.
+``relaxation_resolution_exact``
+    Its absolute resolution, eps times the norm of the generator (~1e-15 to 1e-14 here): a gap below
+    it is not resolved and may come out as a tiny number of either sign.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import numpy as np
 
 from ensemble.observables import OBSERVABLES, Observable
 
-__all__ = ["WeakCouplingRelaxationRate", "WeakCouplingResolution", "ExactRelaxationRate", "weak_coupling"]
+__all__ = ["WeakCouplingRelaxationRate", "WeakCouplingResolution", "ExactRelaxationRate", "ExactResolution",
+           "weak_coupling", "exact"]
 
 #: Measured single-core seconds of the weak-coupling rate at L = 14 (Ns = 3432; two dense
 #: diagonalizations, two V^T A V products, two Laplacian gaps), scaled as Ns^3 to other L.
@@ -104,19 +108,30 @@ class WeakCouplingResolution(_Weak):
         return float(weak_coupling(task).resolution)
 
 
-@OBSERVABLES.register("relaxation_rate_exact")
-class ExactRelaxationRate(Observable):
-    """The exact Lindbladian gap Gamma (units of J), L <= 8."""
+@lru_cache(maxsize=2)
+def _exact(fields: bytes, delta: float, gamma: float, J: float, bath_site: int):
+    from ensemble.references.relaxation import exact_relaxation_rate
 
-    LONG_NAME = ("slowest relaxation rate Gamma in units of J: exact gap of the Lindbladian (coefficient "
-                 "gamma^2/2) in the Sz_tot = 0 block")
+    return exact_relaxation_rate(np.frombuffer(fields, dtype=np.float64), delta=delta, gamma=gamma, J=J,
+                                 bath_site=bath_site)
+
+
+def exact(task):
+    """The exact gap of one engine input (cached: the rate and its resolution share one computation)."""
+    fields = np.ascontiguousarray(task.fields, dtype=np.float64)
+    return _exact(fields.tobytes(), float(task.chain.delta), float(task.bath.gamma), float(task.chain.J),
+                  int(task.bath.site))
+
+
+class _Exact(Observable):
     PER_REALIZATION = True
+    COMPUTATION = "exact relaxation rate"
 
     def refuse(self, L: int, chain, bath) -> str | None:
         if _bath_refusal(self.NAME, bath):
             return _bath_refusal(self.NAME, bath)
         if L > EXACT_MAX_L:
-            return (f"relaxation_rate_exact: L = {L} > {EXACT_MAX_L} (the exact gap factorizes an Ns^2 x Ns^2 "
+            return (f"{self.NAME}: L = {L} > {EXACT_MAX_L} (the exact gap factorizes an Ns^2 x Ns^2 "
                     "generator); use relaxation_rate (weak coupling) beyond")
         return None
 
@@ -125,9 +140,27 @@ class ExactRelaxationRate(Observable):
         ns = comb(L, L // 2)
         return EXACT_SECONDS_L8 * (ns / comb(8, 4)) ** 3, 16.0 * ns**4
 
-    def evaluate_realization(self, task) -> float:
-        """Gamma (> 0) of one realization."""
-        from ensemble.references.relaxation import exact_relaxation_rate
 
-        return float(exact_relaxation_rate(task.fields, delta=task.chain.delta, gamma=task.bath.gamma,
-                                           J=task.chain.J, bath_site=task.bath.site).rate)
+@OBSERVABLES.register("relaxation_rate_exact")
+class ExactRelaxationRate(_Exact):
+    """The exact Lindbladian gap Gamma (units of J), L <= 8."""
+
+    LONG_NAME = ("slowest relaxation rate Gamma in units of J: exact gap of the Lindbladian (coefficient "
+                 "gamma^2/2) in the Sz_tot = 0 block; below relaxation_resolution_exact it is not resolved "
+                 "(rounding can make it a tiny number of either sign)")
+
+    def evaluate_realization(self, task) -> float:
+        """Gamma of one realization (resolved where above its resolution)."""
+        return float(exact(task).rate)
+
+
+@OBSERVABLES.register("relaxation_resolution_exact")
+class ExactResolution(_Exact):
+    """The absolute rounding resolution of ``relaxation_rate_exact`` (units of J)."""
+
+    LONG_NAME = ("absolute resolution of relaxation_rate_exact in units of J (eps times the 1-norm of the "
+                 "generator): a gap below it is not resolved")
+
+    def evaluate_realization(self, task) -> float:
+        """The resolution (> 0) of one realization's exact gap."""
+        return float(exact(task).resolution)

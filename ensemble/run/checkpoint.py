@@ -172,7 +172,8 @@ def _read_part(path: Path, fp: str, steps: np.ndarray, observables) -> tuple[int
                                                                      starts_at_zero=steps[0] == 0)
     for name in plausibility.RATE_VARIABLES:
         if name in arrays:
-            problems[name] = plausibility.rate_problem(arrays[name])
+            problems[name] = plausibility.rate_problem(arrays[name], floor=plausibility.rate_floor(
+                name, arrays, arrays.get))
     for name, problem in problems.items():
         if problem is not None:
             raise _Rejected(f"{name} {problem}: no run writes that (altered file?)")

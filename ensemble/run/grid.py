@@ -448,8 +448,9 @@ def run_grid(
         Stored quantities (:mod:`ensemble.observables`): ``"sz"`` (always stored),
         ``"entanglement"``, and the per-realization relaxation rate Gamma (units of J; no gamma and
         no time axis, dims ``(L, W, realization)``): ``"relaxation_rate"`` (first order in
-        gamma^2, Delta != 0), ``"relaxation_resolution"`` (its rounding resolution) and
-        ``"relaxation_rate_exact"`` (the exact Lindbladian gap, L <= 8). An engine refuses the
+        gamma^2, Delta != 0), ``"relaxation_resolution"`` (its rounding resolution),
+        ``"relaxation_rate_exact"`` (the exact Lindbladian gap, L <= 8) and
+        ``"relaxation_resolution_exact"`` (its resolution). An engine refuses the
         ones it cannot evaluate; a rate refuses the sizes it cannot reach before the run starts.
     disorder : str or Disorder
         The disorder law (:mod:`ensemble.models.disorder`): ``"uniform"`` (h_j uniform in [-W, W],

@@ -52,3 +52,14 @@ def test_imbalance_and_entanglement_bounds():
     assert "outside" in entanglement_problem(np.array([[0.0, bound + 1e-3]]), 4, starts_at_zero=True)
     assert "outside" in entanglement_problem(np.array([[0.0, -1e-3]]), 4, starts_at_zero=True)
     assert "not 0 at t = 0" in entanglement_problem(np.array([[0.1, 0.2]]), 4, starts_at_zero=True)
+
+
+def test_an_exact_gap_may_round_below_zero_within_its_resolution_only():
+    from analysis.plausibility import rate_floor, rate_problem
+
+    arrays = {"relaxation_rate_exact": np.array([-1e-20, 3e-5]), "relaxation_resolution_exact": np.array([1e-15, 1e-15])}
+    floor = rate_floor("relaxation_rate_exact", arrays, arrays.get)
+    assert rate_problem(arrays["relaxation_rate_exact"], gamma=1.0, floor=floor) is None
+    assert "at or below" in rate_problem(np.array([-1.2e-7, 3e-5]), gamma=1.0, floor=floor)
+    assert "at or below" in rate_problem(np.array([-1e-20]), gamma=1.0)  # weak-coupling rates: > 0
+    assert "> gamma^2/2" in rate_problem(np.array([0.6]), gamma=1.0)

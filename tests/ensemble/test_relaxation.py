@@ -217,3 +217,13 @@ def test_laplacian_gap_resolves_a_cluster_of_slow_modes_wider_than_the_block():
     gap, mode = rx.laplacian_gap(w, max_iterations=3)
     assert gap == pytest.approx(dense, rel=1e-10)
     assert abs(mode.sum()) < 1e-10 and np.linalg.norm(mode) == pytest.approx(1.0)
+
+
+def test_an_impossible_shift_invert_eigenvalue_is_recomputed_densely(monkeypatch):
+    """A Lindbladian has no eigenvalue with Re > 0: where the shift-invert LU returns one (a near-singular
+    generator, seen at L = 8, W >= 16), the dense method gives the gap instead."""
+    fields = np.random.default_rng(3).uniform(-4.0, 4.0, 6)
+    dense = rx.exact_relaxation_rate(fields, delta=1.0, gamma=1.0, method="dense")
+    monkeypatch.setattr(rx.spla, "eigs", lambda *a, **k: np.array([1.2e-7 + 0j, -0.3 + 0j]))
+    got = rx.exact_relaxation_rate(fields, delta=1.0, gamma=1.0, method="sparse-lu")
+    assert got.method == "dense" and got.rate == dense.rate

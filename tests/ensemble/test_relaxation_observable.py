@@ -12,7 +12,7 @@ from ensemble.references.relaxation import exact_relaxation_rate, weak_coupling_
 from ensemble.run import seeds
 from ensemble.run.grid import plan_grid
 
-RATES = ["relaxation_rate", "relaxation_resolution", "relaxation_rate_exact"]
+RATES = ["relaxation_rate", "relaxation_resolution", "relaxation_rate_exact", "relaxation_resolution_exact"]
 KW = dict(L=[4, 6], W=[3.0, 9.0], delta=0.7, gamma=0.8, t_final=2.0, n_times=4, seed=11, client="synchronous",
           progress=False)
 
@@ -43,6 +43,7 @@ def test_values_are_the_reference_functions_on_the_stored_fields(run):
                 assert float(run.relaxation_rate.sel(**point)) == weak.rate
                 assert float(run.relaxation_resolution.sel(**point)) == weak.resolution
                 assert float(run.relaxation_rate_exact.sel(**point)) == exact.rate
+                assert float(run.relaxation_resolution_exact.sel(**point)) == exact.resolution
     assert np.all(run.relaxation_rate_exact <= 0.8**2 / 2) and np.all(run.relaxation_rate_exact > 0)
 
 
