@@ -49,6 +49,10 @@ STATISTIC = "median"
 START, END = "<!-- relaxation:start -->", "<!-- relaxation:end -->"
 #: The paper's threshold from the front, "W* ≳ 7" (Scocco et al., arXiv:2407.20985, L = 16), in units of J.
 PAPER_W_STAR = 7.0
+#: Sels, "Markovian baths and quantum avalanches", arXiv:2108.10796 (abstract): "W* >~ 20" for the disordered
+#: Heisenberg chain, drifting up with L. Its operator convention could not be read here: 20 in the same
+#: convention as this project, 10 if written with Pauli matrices (h sigma^z, fields W' = 2 W).
+SELS_W_STAR = 20.0
 
 
 def load_rates() -> xr.Dataset:
@@ -262,6 +266,15 @@ def _findings(kappas, stars, bounds) -> list[str]:
                    + (" (so W* ≳ 7 is a lower bound of the Gamma threshold at these sizes)." if where == "above" else
                       " (so W* ≳ 7 is an upper bound of the Gamma threshold at these sizes)." if where == "below" else
                       " at 95 %."))
+    if stars:
+        highest = max(s.hi for s in stars.values())
+        out.append(f"- Literature: Sels (arXiv:2108.10796) reports W* ≳ {SELS_W_STAR:g}, drifting up with L; in this "
+                   f"project's convention that is {SELS_W_STAR:g}, or {SELS_W_STAR / 2:g} if his chain is written with "
+                   "Pauli matrices (not readable in this project's sources). The largest upper end of W*_Gamma here is "
+                   f"{highest:.2f}: {'below both' if highest < SELS_W_STAR / 2 else 'not below both'}. Morningstar et al. "
+                   "(arXiv:2107.05642) place the avalanche threshold \"much deeper in the MBL regime\" than earlier "
+                   "estimates. Gamma here is first order in gamma^2 at gamma = 1 and L <= 14; both studies take "
+                   "weakly coupled baths and the thresholds' drift with L.")
     for label in ("t~", "t*"):
         rows = [(L, W, b) for (lab, L, W), b in bounds.items() if lab == label]
         if rows:
