@@ -316,7 +316,9 @@ def _figure_kappa(Ls, Ws, kappas) -> plt.Figure:
     for k, (small, large) in enumerate(zip(Ls, Ls[1:])):
         d = [kappas[(small, large, W)] for W in Ws]
         y = np.array([x.kappa for x in d])
-        err = np.array([[x.kappa - x.lo for x in d], [x.hi - x.kappa for x in d]])
+        with np.errstate(invalid="ignore"):
+            err = np.array([[x.kappa - x.lo for x in d], [x.hi - x.kappa for x in d]])
+        err = np.where(np.isfinite(err), err, 0.0)  # an open interval end (unresolved rates) is drawn as no bar
         ax.errorbar(np.asarray(Ws) + 0.15 * k, y, yerr=err, fmt="o-", capsize=3, label=f"L = {small} -> {large}")
     ax.axhline(LN4, color="k", ls="--", label="ln 4")
     ax.set_xlabel("W [J]")
