@@ -520,21 +520,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figures", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args(argv)
     text, figures = compare(args.n_resamples, args.seed)
-    args.figures.mkdir(parents=True, exist_ok=True)
+    write_outputs(text, figures, args.out, args.figures, readme_with)
+    return 0
+
+
+def write_outputs(text: str, figures: dict, out: Path, figures_dir: Path, readme_with) -> None:
+    """Write the figures (PNG, rerun-stable bytes), ``text`` to ``out`` and ``readme_with(README, text)``
+    to the README, each through a temporary file moved into place; print the text."""
+    figures_dir.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
-        tmp = args.figures / f"{name}.png.tmp"
+        tmp = figures_dir / f"{name}.png.tmp"
         fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})  # no tool version: rerun-stable bytes
-        os.replace(tmp, args.figures / f"{name}.png")
-    tmp = args.out.with_name(args.out.name + ".tmp")
+        os.replace(tmp, figures_dir / f"{name}.png")
+    tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text)
-    os.replace(tmp, args.out)
+    os.replace(tmp, out)
     readme = ROOT / "README.md"
     tmp = readme.with_name("README.md.tmp")
     tmp.write_text(readme_with(readme.read_text(encoding="utf-8"), text), encoding="utf-8")
     os.replace(tmp, readme)
     print(text)
-    print(f"wrote {args.out} and {len(figures)} figures", file=sys.stderr)
-    return 0
+    print(f"wrote {out} and {len(figures)} figures", file=sys.stderr)
 
 
 if __name__ == "__main__":

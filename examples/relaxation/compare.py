@@ -20,7 +20,7 @@ The Findings also go into the README, between the ``<!-- relaxation:start -->`` 
 from __future__ import annotations
 
 import argparse
-import os
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -348,22 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figures", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args(argv)
     text, figures = compare(args.n_resamples, args.seed)
-    args.figures.mkdir(parents=True, exist_ok=True)
-    for name, fig in figures.items():
-        tmp = args.figures / f"{name}.png.tmp"
-        fig.savefig(tmp, dpi=150, format="png", metadata={"Software": None})  # no tool version: rerun-stable bytes
-        os.replace(tmp, args.figures / f"{name}.png")
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, args.out)
-    readme = ROOT / "README.md"
-    tmp = readme.with_name("README.md.tmp")
-    tmp.write_text(readme_with(readme.read_text(encoding="utf-8"), text), encoding="utf-8")
-    os.replace(tmp, readme)
-    print(text)
-    print(f"wrote {args.out} and {len(figures)} figures", file=sys.stderr)
+    spec = importlib.util.spec_from_file_location("paper_compare", ROOT / "examples" / "paper" / "compare.py")
+    paper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(paper)
+    paper.write_outputs(text, figures, args.out, args.figures, readme_with)  # the same writer as the paper's
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
