@@ -44,19 +44,29 @@ EXACT_SECONDS_L8 = 3.0
 EXACT_MAX_L = 8
 
 
-@lru_cache(maxsize=2)
-def _weak(fields: bytes, delta: float, gamma: float, J: float, bath_site: int):
-    from ensemble.references.relaxation import weak_coupling_relaxation_rate
+@lru_cache(maxsize=4)
+def _rate(method: str, fields: bytes, delta: float, gamma: float, J: float, bath_site: int):
+    from ensemble.references import relaxation
 
-    return weak_coupling_relaxation_rate(np.frombuffer(fields, dtype=np.float64), delta=delta, gamma=gamma, J=J,
-                                         bath_site=bath_site)
+    compute = {"weak": relaxation.weak_coupling_relaxation_rate, "exact": relaxation.exact_relaxation_rate}[method]
+    return compute(np.frombuffer(fields, dtype=np.float64), delta=delta, gamma=gamma, J=J, bath_site=bath_site)
+
+
+def _cached(method: str, task):
+    """The ``method`` rate of one engine input, cached: a rate and its resolution share one computation."""
+    fields = np.ascontiguousarray(task.fields, dtype=np.float64)
+    return _rate(method, fields.tobytes(), float(task.chain.delta), float(task.bath.gamma), float(task.chain.J),
+                 int(task.bath.site))
 
 
 def weak_coupling(task):
-    """The weak-coupling rates of one engine input (cached: rate and resolution share one computation)."""
-    fields = np.ascontiguousarray(task.fields, dtype=np.float64)
-    return _weak(fields.tobytes(), float(task.chain.delta), float(task.bath.gamma), float(task.chain.J),
-                 int(task.bath.site))
+    """The weak-coupling rates of one engine input (:class:`ensemble.references.relaxation.WeakCouplingRate`)."""
+    return _cached("weak", task)
+
+
+def exact(task):
+    """The exact gap of one engine input (:class:`ensemble.references.relaxation.RelaxationRate`)."""
+    return _cached("exact", task)
 
 
 def _bath_refusal(name: str, bath) -> str | None:
@@ -106,21 +116,6 @@ class WeakCouplingResolution(_Weak):
     def evaluate_realization(self, task) -> float:
         """The resolution (> 0) of one realization's weak-coupling rate."""
         return float(weak_coupling(task).resolution)
-
-
-@lru_cache(maxsize=2)
-def _exact(fields: bytes, delta: float, gamma: float, J: float, bath_site: int):
-    from ensemble.references.relaxation import exact_relaxation_rate
-
-    return exact_relaxation_rate(np.frombuffer(fields, dtype=np.float64), delta=delta, gamma=gamma, J=J,
-                                 bath_site=bath_site)
-
-
-def exact(task):
-    """The exact gap of one engine input (cached: the rate and its resolution share one computation)."""
-    fields = np.ascontiguousarray(task.fields, dtype=np.float64)
-    return _exact(fields.tobytes(), float(task.chain.delta), float(task.bath.gamma), float(task.chain.J),
-                  int(task.bath.site))
 
 
 class _Exact(Observable):
