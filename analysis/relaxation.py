@@ -160,10 +160,6 @@ def censored_ln_rates(rates, resolutions=None) -> np.ndarray:
     return out
 
 
-def _ln_rates(rates, resolutions=None) -> np.ndarray:
-    return censored_ln_rates(rates, resolutions)
-
-
 def _resampled_means(ln_rates: np.ndarray, n_resamples: int, seed: int, L: int, W: float) -> np.ndarray:
     counts = grid_counts(ln_rates.size, n_resamples, seed, L, W)
     return counts @ ln_rates / ln_rates.size
@@ -199,7 +195,7 @@ def typical_rate(rates, *, L: int, W: float, n_resamples: int = 2000, confidence
     -------
     TypicalRate
     """
-    ln_rates = _ln_rates(rates, resolutions)
+    ln_rates = censored_ln_rates(rates, resolutions)
     unresolved = int(np.isinf(ln_rates).sum())
     medians = _resampled_medians(ln_rates, n_resamples, seed, L, W)
     d_lo, d_hi = interval(medians[1:], confidence)
@@ -255,8 +251,8 @@ def _kappa_samples(rates_small, rates_large, L_small: int, L_large: int, W: floa
     if statistic == "mean" and (resolutions_small is not None or resolutions_large is not None):
         raise ValueError('resolutions need statistic="median" (the mean of unresolved rates is undefined)')
     typical = _resampled_means if statistic == "mean" else _resampled_medians
-    small = typical(_ln_rates(rates_small, resolutions_small), n_resamples, seed, L_small, W)
-    large = typical(_ln_rates(rates_large, resolutions_large), n_resamples, seed, L_large, W)
+    small = typical(censored_ln_rates(rates_small, resolutions_small), n_resamples, seed, L_small, W)
+    large = typical(censored_ln_rates(rates_large, resolutions_large), n_resamples, seed, L_large, W)
     with np.errstate(invalid="ignore"):
         return -(large - small) / (L_large - L_small)
 
@@ -322,7 +318,7 @@ def lower_bound_fraction(t: float, rates, *, L: int, W: float, resolutions=None,
     t = float(t)
     if not np.isfinite(t) or t <= 0:
         raise ValueError(f"t must be finite and > 0; got {t}")
-    ln_rates = _ln_rates(rates, resolutions)
+    ln_rates = censored_ln_rates(rates, resolutions)
     ln_ratio = np.log(t) + ln_rates
     below = ln_ratio <= 0.0
     if resolutions is not None:  # unresolved: Gamma < resolution, bounded exactly when t <= 1/resolution
